@@ -1,0 +1,311 @@
+//! The facts a pathway may read from a request: their names, types and values.
+//!
+//! A pathway file names request fields in its conditions and templates (`percent_relief`,
+//! `previous_block.relief_duration`, ...). This registry is the one place that knows those names,
+//! so a pathway is checked against it at load and evaluation reads facts by index, never by name.
+
+use crate::request::TriageRequest;
+use crate::vocab::{Anesthetic, Duration, Guidance, Procedure, RedFlag, Region, write_number};
+use std::fmt::Write;
+
+/// What a number measures, so that only like is compared with like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    Percent,
+    Months,
+    Weeks,
+    Count,
+}
+
+impl Quantity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Quantity::Percent => "percent",
+            Quantity::Months => "months",
+            Quantity::Weeks => "weeks",
+            Quantity::Count => "count",
+        }
+    }
+
+    /// Writes a number of this quantity for a reader ("60%", "3 months").
+    pub fn write(self, out: &mut String, value: f64) {
+        let _ = write_number(out, value);
+        match self {
+            Quantity::Percent => out.push('%'),
+            Quantity::Months => out.push_str(if value == 1.0 { " month" } else { " months" }),
+            Quantity::Weeks => out.push_str(if value == 1.0 { " week" } else { " weeks" }),
+            Quantity::Count => {}
+        }
+    }
+}
+
+/// The type of a fact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactType {
+    Number(Quantity),
+    Duration,
+    Boolean,
+    /// One value of a closed list.
+    Choice(&'static [&'static str]),
+    /// Any number of values of a closed list.
+    ChoiceSet(&'static [&'static str]),
+    /// An optional group of fields; only its presence can be tested.
+    Group,
+}
+
+impl FactType {
+    pub fn describe(self) -> String {
+        match self {
+            FactType::Number(quantity) => format!("a number ({})", quantity.name()),
+            FactType::Duration => "a duration".into(),
+            FactType::Boolean => "a boolean".into(),
+            FactType::Choice(names) => format!("one of {}", names.join(", ")),
+            FactType::ChoiceSet(names) => format!("a list of {}", names.join(", ")),
+            FactType::Group => "a group of fields".into(),
+        }
+    }
+}
+
+macro_rules! fields {
+    ($($variant:ident = $name:literal : $ty:expr, optional = $optional:literal;)+) => {
+        /// A request fact a pathway can read.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Field { $($variant),+ }
+
+        impl Field {
+            pub const ALL: &'static [Field] = &[$(Field::$variant),+];
+            pub const COUNT: usize = Field::ALL.len();
+
+            /// The name a pathway file uses (`previous_block.percent_relief` for nested fields).
+            pub fn name(self) -> &'static str {
+                match self { $(Field::$variant => $name),+ }
+            }
+
+            pub fn fact_type(self) -> FactType {
+                match self { $(Field::$variant => $ty),+ }
+            }
+
+            /// Whether a request may leave this fact out (so `present` can test it).
+            pub fn optional(self) -> bool {
+                match self { $(Field::$variant => $optional),+ }
+            }
+
+            pub fn lookup(name: &str) -> Option<Field> {
+                match name { $($name => Some(Field::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+fields! {
+    Region = "region": FactType::Choice(Region::NAMES), optional = false;
+    Procedure = "procedure": FactType::Choice(Procedure::NAMES), optional = false;
+    PercentRelief = "percent_relief": FactType::Number(Quantity::Percent), optional = false;
+    ReliefDuration = "relief_duration": FactType::Duration, optional = false;
+    ReliefOngoing = "relief_ongoing": FactType::Boolean, optional = false;
+    RadicularSymptoms = "radicular_symptoms": FactType::Boolean, optional = false;
+    BlockNumber = "block_number": FactType::Number(Quantity::Count), optional = false;
+    PreviousBlock = "previous_block": FactType::Group, optional = true;
+    PreviousPercentRelief = "previous_block.percent_relief": FactType::Number(Quantity::Percent), optional = true;
+    PreviousReliefDuration = "previous_block.relief_duration": FactType::Duration, optional = true;
+    PreviousAnesthetic = "previous_block.anesthetic": FactType::Choice(Anesthetic::NAMES), optional = true;
+    Anesthetic = "anesthetic": FactType::Choice(Anesthetic::NAMES), optional = true;
+    Guidance = "guidance": FactType::Choice(Guidance::NAMES), optional = false;
+    RedFlags = "red_flags": FactType::ChoiceSet(RedFlag::NAMES), optional = false;
+    PainDurationMonths = "pain_duration_months": FactType::Number(Quantity::Months), optional = true;
+    ConservativeCareWeeks = "conservative_care_weeks": FactType::Number(Quantity::Weeks), optional = true;
+    RecentImaging = "recent_imaging": FactType::Boolean, optional = false;
+    RfaContraindicated = "rfa_contraindicated": FactType::Boolean, optional = false;
+    PsychosocialRisk = "psychosocial_risk": FactType::Boolean, optional = false;
+    SpinalInstability = "spinal_instability": FactType::Boolean, optional = false;
+    SacroiliacSigns = "sacroiliac_signs": FactType::Boolean, optional = false;
+}
+
+/// The value of one fact in one request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fact {
+    Absent,
+    Present,
+    Number(f64),
+    Duration(Duration),
+    Boolean(bool),
+    /// Index into the field's choice list.
+    Choice(u8),
+    /// Bit `i` set when choice `i` is present.
+    ChoiceSet(u32),
+}
+
+/// Every fact of one request, indexed by `Field`.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    values: [Fact; Field::COUNT],
+}
+
+impl Facts {
+    pub fn from_request(request: &TriageRequest) -> Facts {
+        let previous = request.previous_block.as_ref();
+        let choice = |index: usize| Fact::Choice(index as u8);
+        let optional_choice =
+            |index: Option<usize>| index.map_or(Fact::Absent, |i| Fact::Choice(i as u8));
+        let optional_number = |value: Option<f64>| value.map_or(Fact::Absent, Fact::Number);
+        let values: [Fact; Field::COUNT] = std::array::from_fn(|i| match Field::ALL[i] {
+            Field::Region => choice(request.region.index()),
+            Field::Procedure => choice(request.procedure.index()),
+            Field::PercentRelief => Fact::Number(request.percent_relief),
+            Field::ReliefDuration => Fact::Duration(request.relief_duration),
+            Field::ReliefOngoing => Fact::Boolean(request.relief_ongoing),
+            Field::RadicularSymptoms => Fact::Boolean(request.radicular_symptoms),
+            Field::BlockNumber => Fact::Number(f64::from(request.block_number)),
+            Field::PreviousBlock => previous.map_or(Fact::Absent, |_| Fact::Present),
+            Field::PreviousPercentRelief => optional_number(previous.map(|p| p.percent_relief)),
+            Field::PreviousReliefDuration => {
+                previous.map_or(Fact::Absent, |p| Fact::Duration(p.relief_duration))
+            }
+            Field::PreviousAnesthetic => {
+                optional_choice(previous.and_then(|p| p.anesthetic).map(Anesthetic::index))
+            }
+            Field::Anesthetic => optional_choice(request.anesthetic.map(Anesthetic::index)),
+            Field::Guidance => choice(request.guidance.index()),
+            Field::RedFlags => Fact::ChoiceSet(
+                request
+                    .red_flags
+                    .iter()
+                    .fold(0, |bits, flag| bits | 1 << flag.index()),
+            ),
+            Field::PainDurationMonths => optional_number(request.pain_duration_months),
+            Field::ConservativeCareWeeks => optional_number(request.conservative_care_weeks),
+            Field::RecentImaging => Fact::Boolean(request.recent_imaging),
+            Field::RfaContraindicated => Fact::Boolean(request.rfa_contraindicated),
+            Field::PsychosocialRisk => Fact::Boolean(request.psychosocial_risk),
+            Field::SpinalInstability => Fact::Boolean(request.spinal_instability),
+            Field::SacroiliacSigns => Fact::Boolean(request.sacroiliac_signs),
+        });
+        Facts { values }
+    }
+
+    /// Facts with every value absent, for text that names parameters only.
+    pub fn blank() -> Facts {
+        Facts {
+            values: [Fact::Absent; Field::COUNT],
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, field: Field) -> Fact {
+        self.values[field as usize]
+    }
+}
+
+/// Writes a fact for a reader: "60%", "2 weeks", "medial branch block", "not reported".
+pub fn write_fact(out: &mut String, field: Field, fact: Fact) {
+    match (fact, field.fact_type()) {
+        (Fact::Number(value), FactType::Number(quantity)) => quantity.write(out, value),
+        (Fact::Duration(duration), _) => {
+            let _ = write!(out, "{duration}");
+        }
+        (Fact::Boolean(flag), _) => out.push_str(if flag { "yes" } else { "no" }),
+        (Fact::Choice(index), _) => out.push_str(choice_label(field, index as usize)),
+        (Fact::ChoiceSet(bits), _) => {
+            let labels: Vec<&str> = (0..32)
+                .filter(|i| bits & (1 << i) != 0)
+                .map(|i| choice_label(field, i))
+                .collect();
+            write_list(out, &labels);
+        }
+        (Fact::Present, _) => out.push_str("reported"),
+        _ => out.push_str("not reported"),
+    }
+}
+
+/// Plain-language label of choice `index` of a field.
+fn choice_label(field: Field, index: usize) -> &'static str {
+    match field {
+        Field::Region => Region::ALL[index].label(),
+        Field::Procedure => Procedure::ALL[index].label(),
+        Field::Anesthetic | Field::PreviousAnesthetic => Anesthetic::ALL[index].label(),
+        Field::Guidance => Guidance::ALL[index].label(),
+        Field::RedFlags => RedFlag::ALL[index].label(),
+        _ => "",
+    }
+}
+
+/// Joins words as a sentence does: "a", "a and b", "a, b and c".
+pub fn write_list(out: &mut String, items: &[&str]) {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(if i + 1 == items.len() { " and " } else { ", " });
+        }
+        out.push_str(item);
+    }
+}
+
+/// The fact as JSON, for the evaluation trace.
+pub fn fact_json(field: Field, fact: Fact) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let names = |field: Field| match field.fact_type() {
+        FactType::Choice(names) | FactType::ChoiceSet(names) => names,
+        _ => &[],
+    };
+    match fact {
+        Fact::Absent => Value::Null,
+        Fact::Present => Value::Bool(true),
+        Fact::Number(value) => json!(value),
+        Fact::Duration(duration) => {
+            json!({ "value": duration.value, "unit": duration.unit.as_str() })
+        }
+        Fact::Boolean(flag) => Value::Bool(flag),
+        Fact::Choice(index) => json!(names(field)[index as usize]),
+        Fact::ChoiceSet(bits) => {
+            let chosen: Vec<&str> = names(field)
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| bits & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect();
+            json!(chosen)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_name_resolves_to_itself() {
+        for field in Field::ALL {
+            assert_eq!(Field::lookup(field.name()), Some(*field));
+        }
+        assert_eq!(Field::lookup("percent_releif"), None);
+    }
+
+    #[test]
+    fn facts_read_the_request_with_its_defaults() {
+        let request = crate::request::parse(
+            br#"{"region":"cervical","procedure":"medial_branch_block","percent_relief":85,
+            "relief_duration":{"value":2,"unit":"h"},"radicular_symptoms":false,"red_flags":["suspected_fracture"]}"#,
+        )
+        .unwrap();
+        let facts = Facts::from_request(&request);
+        assert_eq!(
+            facts.get(Field::Region),
+            Fact::Choice(Region::Cervical.index() as u8)
+        );
+        assert_eq!(facts.get(Field::BlockNumber), Fact::Number(1.0));
+        assert_eq!(facts.get(Field::PreviousBlock), Fact::Absent);
+        let mut text = String::new();
+        write_fact(&mut text, Field::RedFlags, facts.get(Field::RedFlags));
+        assert_eq!(text, "suspected fracture");
+        assert_eq!(
+            fact_json(Field::RedFlags, facts.get(Field::RedFlags)),
+            serde_json::json!(["suspected_fracture"])
+        );
+    }
+
+    #[test]
+    fn lists_read_as_sentences() {
+        let mut text = String::new();
+        write_list(&mut text, &["a", "b", "c"]);
+        assert_eq!(text, "a, b and c");
+    }
+}

@@ -1,0 +1,20 @@
+//! facet-triage: clinical decision support after a spinal facet joint intervention.
+//!
+//! Given how a patient responded to an intra-articular injection, a medial branch block or a
+//! radiofrequency ablation, the service walks the facet-pain pathway (a decision graph loaded from
+//! `pathways/`) and returns the ranked next options with evidence levels, what to avoid and alerts.
+//!
+//! - [`pathway`] owns the pathway file model, its validation and the compiled graph;
+//! - [`engine`] evaluates a request against a compiled pathway;
+//! - [`request`], [`facts`] and [`vocab`] define the API's input and the facts a pathway can read.
+
+pub mod cli;
+pub mod engine;
+pub mod facts;
+pub mod http;
+pub mod json;
+pub mod pathway;
+pub mod problem;
+pub mod request;
+pub mod triage;
+pub mod vocab;

@@ -1,0 +1,316 @@
+//! Compiled conditions: typed, resolved to indices, and evaluated without any lookup by name.
+
+use super::{ParamValue, Pathway};
+use crate::facts::{Fact, Facts, Field};
+use std::fmt::Write;
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Op {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Op::Eq => "=",
+            Op::Ne => "≠",
+            Op::Lt => "<",
+            Op::Le => "≤",
+            Op::Gt => ">",
+            Op::Ge => "≥",
+        }
+    }
+
+    fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
+        match self {
+            Op::Eq => left == right,
+            Op::Ne => left != right,
+            Op::Lt => left < right,
+            Op::Le => left <= right,
+            Op::Gt => left > right,
+            Op::Ge => left >= right,
+        }
+    }
+}
+
+/// The right-hand side of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Number(f64),
+    /// In seconds.
+    Duration(f64),
+    Boolean(bool),
+    /// Index into the compared field's choices.
+    Choice(u8),
+    Field(Field),
+    Param(usize),
+}
+
+/// Whose parameter values `meets` tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The request's profile.
+    Current,
+    /// Any profile of the pathway.
+    AnyProfile,
+    /// One named profile.
+    Profile(usize),
+}
+
+/// A typed condition over a request's facts and the profile's parameters.
+///
+/// A comparison that reads an absent optional fact is false (so its `not` is true).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    All(Box<[Condition]>),
+    Any(Box<[Condition]>),
+    Not(Box<Condition>),
+    Present(Field),
+    Compare {
+        field: Field,
+        op: Op,
+        rhs: Operand,
+    },
+    Meets {
+        field: Field,
+        param: usize,
+        scope: Scope,
+    },
+    /// A choice field holds one of the choices in the bit mask.
+    OneOf {
+        field: Field,
+        mask: u32,
+    },
+    /// A choice-list field holds at least one of the choices in the bit mask.
+    AnyOf {
+        field: Field,
+        mask: u32,
+    },
+}
+
+/// Everything a condition may read during one evaluation.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub pathway: &'a Pathway,
+    pub facts: &'a Facts,
+    pub profile: usize,
+    pub region_slot: usize,
+}
+
+impl Context<'_> {
+    #[inline]
+    pub fn param(&self, param: usize) -> &ParamValue {
+        self.pathway
+            .param_value(self.profile, self.region_slot, param)
+    }
+}
+
+/// A fact reduced to what comparisons need.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Scalar {
+    Number(f64),
+    Boolean(bool),
+    Choice(u8),
+}
+
+fn scalar(fact: Fact) -> Option<Scalar> {
+    match fact {
+        Fact::Number(value) => Some(Scalar::Number(value)),
+        Fact::Duration(duration) => Some(Scalar::Number(duration.seconds())),
+        Fact::Boolean(flag) => Some(Scalar::Boolean(flag)),
+        Fact::Choice(index) => Some(Scalar::Choice(index)),
+        Fact::Absent | Fact::Present | Fact::ChoiceSet(_) => None,
+    }
+}
+
+impl Condition {
+    pub fn eval(&self, ctx: &Context) -> bool {
+        match self {
+            Condition::All(parts) => parts.iter().all(|part| part.eval(ctx)),
+            Condition::Any(parts) => parts.iter().any(|part| part.eval(ctx)),
+            Condition::Not(inner) => !inner.eval(ctx),
+            Condition::Present(field) => ctx.facts.get(*field) != Fact::Absent,
+            Condition::Compare { field, op, rhs } => {
+                let Some(left) = scalar(ctx.facts.get(*field)) else {
+                    return false;
+                };
+                let right = match rhs {
+                    Operand::Number(value) | Operand::Duration(value) => Scalar::Number(*value),
+                    Operand::Boolean(flag) => Scalar::Boolean(*flag),
+                    Operand::Choice(index) => Scalar::Choice(*index),
+                    Operand::Field(other) => match scalar(ctx.facts.get(*other)) {
+                        Some(value) => value,
+                        None => return false,
+                    },
+                    Operand::Param(param) => match ctx.param(*param) {
+                        ParamValue::Number(value) | ParamValue::Duration(value, _) => {
+                            Scalar::Number(*value)
+                        }
+                        ParamValue::Boolean(flag) => Scalar::Boolean(*flag),
+                        ParamValue::Bounds(_) => return false,
+                    },
+                };
+                op.holds(left, right)
+            }
+            Condition::Meets {
+                field,
+                param,
+                scope,
+            } => {
+                let Some(Scalar::Number(value)) = scalar(ctx.facts.get(*field)) else {
+                    return false;
+                };
+                let meets = |profile: usize| match ctx.pathway.param_value(
+                    profile,
+                    ctx.region_slot,
+                    *param,
+                ) {
+                    ParamValue::Bounds(bounds) => bounds.contains(value),
+                    _ => false,
+                };
+                match scope {
+                    Scope::Current => meets(ctx.profile),
+                    Scope::Profile(profile) => meets(*profile),
+                    Scope::AnyProfile => (0..ctx.pathway.profiles.len()).any(meets),
+                }
+            }
+            Condition::OneOf { field, mask } => match ctx.facts.get(*field) {
+                Fact::Choice(index) => mask & (1 << index) != 0,
+                _ => false,
+            },
+            Condition::AnyOf { field, mask } => match ctx.facts.get(*field) {
+                Fact::ChoiceSet(bits) => bits & mask != 0,
+                _ => false,
+            },
+        }
+    }
+
+    /// Every fact this condition may read.
+    pub fn collect_fields(&self, out: &mut Vec<Field>) {
+        match self {
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().for_each(|p| p.collect_fields(out))
+            }
+            Condition::Not(inner) => inner.collect_fields(out),
+            Condition::Present(field)
+            | Condition::Meets { field, .. }
+            | Condition::OneOf { field, .. }
+            | Condition::AnyOf { field, .. } => out.push(*field),
+            Condition::Compare { field, rhs, .. } => {
+                out.push(*field);
+                if let Operand::Field(other) = rhs {
+                    out.push(*other);
+                }
+            }
+        }
+    }
+
+    /// Every parameter this condition may read.
+    pub fn collect_params(&self, out: &mut Vec<usize>) {
+        match self {
+            Condition::All(parts) | Condition::Any(parts) => {
+                parts.iter().for_each(|p| p.collect_params(out))
+            }
+            Condition::Not(inner) => inner.collect_params(out),
+            Condition::Meets { param, .. }
+            | Condition::Compare {
+                rhs: Operand::Param(param),
+                ..
+            } => out.push(*param),
+            _ => {}
+        }
+    }
+
+    /// A reader's rendering, used for graph labels and traces.
+    pub fn describe(&self, pathway: &Pathway, out: &mut String) {
+        let join = |parts: &[Condition], word: &str, out: &mut String| {
+            out.push('(');
+            for (i, part) in parts.iter().enumerate() {
+                if i > 0 {
+                    let _ = write!(out, " {word} ");
+                }
+                part.describe(pathway, out);
+            }
+            out.push(')');
+        };
+        let choices = |field: Field, mask: u32| -> String {
+            let names = match field.fact_type() {
+                crate::facts::FactType::Choice(names)
+                | crate::facts::FactType::ChoiceSet(names) => names,
+                _ => &[],
+            };
+            names
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask & (1 << i) != 0)
+                .map(|(_, n)| *n)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match self {
+            Condition::All(parts) => join(parts, "and", out),
+            Condition::Any(parts) => join(parts, "or", out),
+            Condition::Not(inner) => {
+                out.push_str("not ");
+                inner.describe(pathway, out);
+            }
+            Condition::Present(field) => {
+                let _ = write!(out, "{} given", field.name());
+            }
+            Condition::Compare { field, op, rhs } => {
+                let _ = write!(out, "{} {} ", field.name(), op.symbol());
+                match rhs {
+                    Operand::Number(value) => {
+                        let _ = crate::vocab::write_number(out, *value);
+                    }
+                    Operand::Duration(seconds) => {
+                        let _ = crate::vocab::write_number(out, seconds / 3_600.0);
+                        out.push_str(" h");
+                    }
+                    Operand::Boolean(flag) => {
+                        let _ = write!(out, "{flag}");
+                    }
+                    Operand::Choice(index) => out.push_str(&choices(*field, 1 << index)),
+                    Operand::Field(other) => out.push_str(other.name()),
+                    Operand::Param(param) => out.push_str(&pathway.parameters[*param].id),
+                }
+            }
+            Condition::Meets {
+                field,
+                param,
+                scope,
+            } => {
+                let _ = write!(
+                    out,
+                    "{} meets {}",
+                    field.name(),
+                    pathway.parameters[*param].id
+                );
+                match scope {
+                    Scope::Current => {}
+                    Scope::AnyProfile => out.push_str(" (any profile)"),
+                    Scope::Profile(profile) => {
+                        let _ = write!(out, " ({})", pathway.profiles[*profile].id);
+                    }
+                }
+            }
+            Condition::OneOf { field, mask } => {
+                let _ = write!(out, "{} in [{}]", field.name(), choices(*field, *mask));
+            }
+            Condition::AnyOf { field, mask } => {
+                let _ = write!(
+                    out,
+                    "{} has any of [{}]",
+                    field.name(),
+                    choices(*field, *mask)
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,475 @@
+//! The pathway: its file model, loading and validation, and the compiled decision graph.
+//!
+//! A pathway file (`pathways/*.toml`) holds every clinical fact the service knows: thresholds per
+//! profile and region, the options catalogue with graded evidence, the sources, and the decision graph.
+//! `compile` validates a file completely and resolves every name to an index, so evaluating a loaded
+//! pathway can neither fail nor look anything up by name.
+
+mod compile;
+pub mod condition;
+mod error;
+pub mod file;
+mod render;
+mod set;
+pub mod template;
+
+pub use compile::compile;
+pub use error::{LoadError, LoadErrors};
+pub use render::GraphFormat;
+pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
+
+use crate::facts::{Field, Quantity};
+use crate::request::{FieldError, TriageRequest};
+use crate::vocab::{Category, Duration, Region, ResponseLevel, Severity, Verification};
+use condition::Condition;
+use serde::Serialize;
+use template::Template;
+
+/// A validated, compiled pathway.
+#[derive(Debug)]
+pub struct Pathway {
+    pub id: String,
+    pub title: String,
+    pub version: String,
+    /// `sha256:` of the file's bytes.
+    pub digest: String,
+    pub description: Option<String>,
+    pub disclaimer: String,
+    /// Regions served, in file order; a region's position here is its "slot".
+    pub regions: Vec<Region>,
+    pub default_profile: usize,
+    pub strength_scale: Vec<String>,
+    pub sources: Vec<Source>,
+    pub profiles: Vec<Profile>,
+    pub parameters: Vec<Parameter>,
+    /// Values indexed by `(profile * regions + slot) * parameters + parameter`.
+    param_table: Vec<ParamValue>,
+    pub groups: Vec<Group>,
+    pub criteria: Vec<Criterion>,
+    pub options: Vec<OptionDef>,
+    pub alerts: Vec<AlertDef>,
+    pub assessments: Vec<Assessment>,
+    pub nodes: Vec<Node>,
+    pub start: usize,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Source {
+    pub id: String,
+    pub title: String,
+    pub year: u16,
+    pub url: String,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub id: String,
+    pub title: String,
+    pub label: String,
+    pub description: Option<String>,
+}
+
+/// The type of a parameter's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Number(Quantity),
+    Duration,
+    Boolean,
+}
+
+impl ParamKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ParamKind::Number(quantity) => quantity.name(),
+            ParamKind::Duration => "duration",
+            ParamKind::Boolean => "boolean",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub id: String,
+    pub kind: ParamKind,
+    pub description: String,
+    /// The values as the file gives them, with their provenance.
+    pub values: Vec<ParameterValue>,
+}
+
+/// One row of a parameter's values, for the pathway document.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ParameterValue {
+    pub profiles: Vec<String>,
+    pub regions: Vec<Region>,
+    /// The value for a reader ("at least 80%").
+    pub value: String,
+    pub source: String,
+    pub verification: Verification,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extrapolated_from: Option<Region>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A parameter's value for one profile and region.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamValue {
+    Number(f64),
+    /// Seconds, and the duration as written.
+    Duration(f64, Duration),
+    Boolean(bool),
+    Bounds(Bounds),
+}
+
+/// One side of a range: the limit (seconds for durations) and whether it is excluded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bound {
+    pub limit: f64,
+    pub strict: bool,
+    /// The limit as written, for display.
+    pub shown: Shown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shown {
+    Number(Quantity, f64),
+    Duration(Duration),
+}
+
+impl Shown {
+    fn write(&self, out: &mut String) {
+        match self {
+            Shown::Number(quantity, value) => quantity.write(out, *value),
+            Shown::Duration(duration) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{duration}");
+            }
+        }
+    }
+}
+
+/// A range a fact must fall in to meet a criterion.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Bounds {
+    pub lower: Option<Bound>,
+    pub upper: Option<Bound>,
+}
+
+impl Bounds {
+    #[inline]
+    pub fn contains(&self, value: f64) -> bool {
+        let above = self.lower.as_ref().is_none_or(|b| {
+            if b.strict {
+                value > b.limit
+            } else {
+                value >= b.limit
+            }
+        });
+        let below = self.upper.as_ref().is_none_or(|b| {
+            if b.strict {
+                value < b.limit
+            } else {
+                value <= b.limit
+            }
+        });
+        above && below
+    }
+}
+
+impl ParamValue {
+    /// Writes the value for a reader: "at least 80%", "more than 50%", "26 weeks", "1 hour to 4 hours".
+    pub fn write(&self, out: &mut String) {
+        match self {
+            ParamValue::Number(value) => {
+                let _ = crate::vocab::write_number(out, *value);
+            }
+            ParamValue::Duration(_, duration) => Shown::Duration(*duration).write(out),
+            ParamValue::Boolean(flag) => out.push_str(if *flag { "yes" } else { "no" }),
+            ParamValue::Bounds(Bounds { lower, upper }) => match (lower, upper) {
+                (Some(low), Some(high)) if !low.strict && !high.strict => {
+                    low.shown.write(out);
+                    out.push_str(" to ");
+                    high.shown.write(out);
+                }
+                _ => {
+                    if let Some(low) = lower {
+                        out.push_str(if low.strict {
+                            "more than "
+                        } else {
+                            "at least "
+                        });
+                        low.shown.write(out);
+                    }
+                    if let Some(high) = upper {
+                        if lower.is_some() {
+                            out.push_str(" and ");
+                        }
+                        out.push_str(if high.strict {
+                            "less than "
+                        } else {
+                            "at most "
+                        });
+                        high.shown.write(out);
+                    }
+                }
+            },
+        }
+    }
+
+    pub fn text(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+}
+
+/// A named set of options, for `suppress`.
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub name: String,
+    pub options: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct Criterion {
+    pub id: String,
+    /// Rendered text, indexed by `profile * regions + slot`.
+    pub texts: Vec<String>,
+    /// Whether it is reported under each profile.
+    pub profiles: Vec<bool>,
+    pub source: usize,
+    pub verification: Verification,
+    pub unknown_when: Option<Condition>,
+    pub met_when: Option<Condition>,
+}
+
+/// A coded concept, such as a CPT procedure code.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Code {
+    pub system: String,
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display: Option<String>,
+}
+
+/// A graded evidence statement as the response shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Evidence {
+    pub source: String,
+    pub level: String,
+    pub strength: String,
+    pub display: String,
+    pub verification: Verification,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extrapolated_from: Option<Region>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct OptionDef {
+    pub id: String,
+    pub title: String,
+    pub category: Category,
+    pub invasiveness: u8,
+    pub description: Option<String>,
+    /// Per region slot: the codes that order the option there.
+    pub codes: Vec<Vec<Code>>,
+    pub criteria: Vec<usize>,
+    /// Per region slot: whether the option serves it.
+    pub serves: Vec<bool>,
+    /// Per region slot: the evidence, strongest source first as the file orders it.
+    pub evidence: Vec<Vec<Evidence>>,
+    /// Per region slot: the evidence sources, without repeats.
+    pub citations: Vec<Vec<usize>>,
+    /// Per region slot: position of `evidence[0].strength` in the strength scale.
+    pub strength_rank: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct AlertDef {
+    pub code: String,
+    pub severity: Severity,
+    pub message: Template,
+}
+
+#[derive(Debug)]
+pub struct Assessment {
+    pub response: ResponseLevel,
+    pub when: Option<Condition>,
+    pub summary: Template,
+}
+
+#[derive(Debug)]
+pub struct Node {
+    pub id: String,
+    pub title: String,
+    pub rules: Vec<String>,
+    pub guard: Option<Condition>,
+    pub offers: Vec<Offer>,
+    pub avoids: Vec<Avoid>,
+    pub alerts: Vec<usize>,
+    pub suppress: Vec<usize>,
+    pub route: Route,
+    /// Facts and parameters any part of the node may read, for the trace.
+    pub reads: Vec<Field>,
+    pub reads_params: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub enum Route {
+    End,
+    Next(usize),
+    Decide {
+        branches: Vec<Branch>,
+        otherwise: usize,
+    },
+}
+
+#[derive(Debug)]
+pub struct Branch {
+    pub when: Condition,
+    pub to: usize,
+    /// The file's label, or the condition in words.
+    pub label: String,
+}
+
+#[derive(Debug)]
+pub struct Offer {
+    pub option: usize,
+    pub priority: i32,
+    pub rationale: Template,
+    pub when: Option<Condition>,
+    pub citations: Vec<usize>,
+}
+
+#[derive(Debug)]
+pub struct Avoid {
+    pub option: usize,
+    pub reason: Template,
+    pub when: Option<Condition>,
+    pub citations: Vec<usize>,
+}
+
+/// A request matched to this pathway: its profile and region as indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resolved {
+    pub profile: usize,
+    pub region_slot: usize,
+}
+
+impl Pathway {
+    #[inline]
+    pub fn param_value(&self, profile: usize, region_slot: usize, param: usize) -> &ParamValue {
+        let row = profile * self.regions.len() + region_slot;
+        &self.param_table[row * self.parameters.len() + param]
+    }
+
+    pub fn profile_index(&self, id: &str) -> Option<usize> {
+        self.profiles.iter().position(|profile| profile.id == id)
+    }
+
+    pub fn region_slot(&self, region: Region) -> Option<usize> {
+        self.regions.iter().position(|r| *r == region)
+    }
+
+    /// Checks the request's profile and region against this pathway (`422` on the field otherwise).
+    pub fn resolve(&self, request: &TriageRequest) -> Result<Resolved, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let profile = match request.profile.as_deref() {
+            None => Some(self.default_profile),
+            Some(id) => {
+                let found = self.profile_index(id);
+                if found.is_none() {
+                    let known: Vec<&str> = self.profiles.iter().map(|p| p.id.as_str()).collect();
+                    errors.push(FieldError::new(
+                        "/profile",
+                        format!(
+                            "unknown profile; this pathway defines: {}",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+                found
+            }
+        };
+        let region_slot = self.region_slot(request.region);
+        if region_slot.is_none() {
+            let served: Vec<&str> = self.regions.iter().map(|r| r.as_str()).collect();
+            errors.push(FieldError::new(
+                "/region",
+                format!(
+                    "is not served by this pathway, which covers: {}",
+                    served.join(", ")
+                ),
+            ));
+        }
+        match (profile, region_slot) {
+            (Some(profile), Some(region_slot)) => Ok(Resolved {
+                profile,
+                region_slot,
+            }),
+            _ => Err(errors),
+        }
+    }
+
+    /// Parameters and evidence entries whose source is unverified, secondary or extrapolated.
+    pub fn provenance_flags(&self) -> Vec<ProvenanceFlag> {
+        let mut flags = Vec::new();
+        for parameter in &self.parameters {
+            for value in &parameter.values {
+                if value.verification != Verification::Verified || value.extrapolated_from.is_some()
+                {
+                    flags.push(ProvenanceFlag {
+                        kind: "parameter",
+                        id: parameter.id.clone(),
+                        regions: value.regions.clone(),
+                        profiles: value.profiles.clone(),
+                        source: value.source.clone(),
+                        verification: value.verification,
+                        extrapolated_from: value.extrapolated_from,
+                    });
+                }
+            }
+        }
+        for option in &self.options {
+            for (slot, entries) in option.evidence.iter().enumerate() {
+                for entry in entries {
+                    if entry.verification != Verification::Verified
+                        || entry.extrapolated_from.is_some()
+                    {
+                        flags.push(ProvenanceFlag {
+                            kind: "evidence",
+                            id: option.id.clone(),
+                            regions: vec![self.regions[slot]],
+                            profiles: Vec::new(),
+                            source: entry.source.clone(),
+                            verification: entry.verification,
+                            extrapolated_from: entry.extrapolated_from,
+                        });
+                    }
+                }
+            }
+        }
+        flags
+    }
+}
+
+/// A parameter or evidence entry a reviewer should know is not fully verified.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProvenanceFlag {
+    /// `parameter` or `evidence`.
+    pub kind: &'static str,
+    /// Parameter or option id.
+    pub id: String,
+    pub regions: Vec<Region>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub profiles: Vec<String>,
+    pub source: String,
+    pub verification: Verification,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extrapolated_from: Option<Region>,
+}

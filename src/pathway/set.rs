@@ -1,0 +1,124 @@
+//! The loaded pathways: the embedded default, or every `*.toml` file of a directory.
+
+use super::error::{LoadError, LoadErrors};
+use super::{Pathway, compile};
+use std::path::Path;
+use std::sync::Arc;
+
+/// File name of the default pathway, in `pathways/` and in error messages about the embedded copy.
+pub const DEFAULT_FILE_NAME: &str = "pathways/facet-pain.toml";
+/// The default pathway, embedded at compile time so the server runs with no files beside it.
+pub const DEFAULT_PATHWAY: &str = include_str!("../../pathways/facet-pain.toml");
+
+/// Every loaded pathway, by id, with the one a request gets when it names none.
+#[derive(Debug, Clone)]
+pub struct PathwaySet {
+    pathways: Vec<Arc<Pathway>>,
+    default: usize,
+}
+
+impl PathwaySet {
+    /// The embedded default pathway alone.
+    pub fn embedded() -> Result<PathwaySet, LoadErrors> {
+        PathwaySet::from_sources(vec![(
+            DEFAULT_FILE_NAME.to_owned(),
+            DEFAULT_PATHWAY.to_owned(),
+        )])
+    }
+
+    /// Every `*.toml` file of `dir`, in file-name order. Errors of all files are reported together.
+    pub fn load_dir(dir: &Path) -> Result<PathwaySet, LoadErrors> {
+        let io_error = |path: &Path, error: std::io::Error| {
+            LoadErrors(vec![LoadError {
+                file: path.display().to_string(),
+                line: 1,
+                column: 1,
+                message: format!("cannot read: {error}"),
+            }])
+        };
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| io_error(dir, e))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "toml") && path.is_file())
+            .collect();
+        paths.sort();
+        let mut sources = Vec::new();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
+            sources.push((path.display().to_string(), text));
+        }
+        if sources.is_empty() {
+            return Err(io_error(
+                dir,
+                std::io::Error::other("no pathway files (*.toml) in this directory"),
+            ));
+        }
+        PathwaySet::from_sources(sources)
+    }
+
+    /// Compiles named file texts; fails with the errors of every file.
+    pub fn from_sources(sources: Vec<(String, String)>) -> Result<PathwaySet, LoadErrors> {
+        let mut pathways: Vec<Arc<Pathway>> = Vec::new();
+        let mut errors = Vec::new();
+        for (name, text) in &sources {
+            match compile(name, text) {
+                Ok(pathway) => {
+                    if pathways.iter().any(|p| p.id == pathway.id) {
+                        errors.push(LoadError {
+                            file: name.clone(),
+                            line: 1,
+                            column: 1,
+                            message: format!(
+                                "pathway id `{}` is already used by another file",
+                                pathway.id
+                            ),
+                        });
+                    }
+                    pathways.push(Arc::new(pathway));
+                }
+                Err(LoadErrors(file_errors)) => errors.extend(file_errors),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(LoadErrors(errors));
+        }
+        let default_id = embedded_id();
+        let default = pathways
+            .iter()
+            .position(|p| Some(&p.id) == default_id.as_ref())
+            .unwrap_or(0);
+        Ok(PathwaySet { pathways, default })
+    }
+
+    /// The pathway with this id, or the default one for `None`.
+    pub fn get(&self, id: Option<&str>) -> Option<&Arc<Pathway>> {
+        match id {
+            None => Some(&self.pathways[self.default]),
+            Some(id) => self.pathways.iter().find(|p| p.id == id),
+        }
+    }
+
+    pub fn default_pathway(&self) -> &Arc<Pathway> {
+        &self.pathways[self.default]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Pathway>> {
+        self.pathways.iter()
+    }
+}
+
+/// The id of the embedded pathway, read from its `[pathway]` table.
+fn embedded_id() -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Head {
+        pathway: Meta,
+    }
+    #[derive(serde::Deserialize)]
+    struct Meta {
+        id: String,
+    }
+    toml::from_str::<toml::Table>(DEFAULT_PATHWAY)
+        .ok()
+        .and_then(|table| toml::Value::Table(table).try_into::<Head>().ok())
+        .map(|head| head.pathway.id)
+}

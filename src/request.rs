@@ -1,0 +1,686 @@
+//! The triage request (contract section 4.1) and its strict parser.
+//!
+//! Parsing checks the syntax first (`400`), then every field (`422`): unknown and duplicate keys,
+//! `null`, types, ranges, enumerations, units and fields that do not fit the procedure. Every
+//! offending field is reported by JSON Pointer with a message naming the rule broken; the submitted
+//! value is never repeated, because it is patient data.
+
+use crate::json::{self, Json, SyntaxError, push_pointer_token};
+use crate::vocab::{Anesthetic, Duration, DurationUnit, Guidance, Procedure, RedFlag, Region};
+use serde::Serialize;
+
+/// Longest accepted relief duration, whatever the unit: 100 years.
+const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+/// Longest accepted `pain_duration_months`.
+const MAX_PAIN_MONTHS: f64 = 1_200.0;
+/// Longest accepted `conservative_care_weeks`.
+const MAX_CARE_WEEKS: f64 = 5_200.0;
+/// Longest accepted pathway or profile id.
+const MAX_ID_LEN: usize = 64;
+
+/// A validated triage request. Defaults of the contract are already applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TriageRequest {
+    pub region: Region,
+    pub procedure: Procedure,
+    pub percent_relief: f64,
+    pub relief_duration: Duration,
+    pub relief_ongoing: bool,
+    pub radicular_symptoms: bool,
+    /// `1` unless the client sent `2` for a medial branch block.
+    pub block_number: u8,
+    pub previous_block: Option<PreviousBlock>,
+    pub anesthetic: Option<Anesthetic>,
+    pub guidance: Guidance,
+    /// The red flags present, without duplicates, in vocabulary order.
+    pub red_flags: Vec<RedFlag>,
+    pub pain_duration_months: Option<f64>,
+    pub conservative_care_weeks: Option<f64>,
+    pub recent_imaging: bool,
+    pub rfa_contraindicated: bool,
+    pub psychosocial_risk: bool,
+    pub spinal_instability: bool,
+    pub sacroiliac_signs: bool,
+    /// Criteria profile id; checked against the pathway when it is resolved.
+    pub profile: Option<String>,
+    /// Pathway id; checked against the loaded pathways.
+    pub pathway: Option<String>,
+}
+
+/// The first block's result, given with a confirmatory (second) medial branch block.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PreviousBlock {
+    pub percent_relief: f64,
+    pub relief_duration: Duration,
+    pub anesthetic: Option<Anesthetic>,
+}
+
+/// One offending field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// RFC 6901 JSON Pointer to the deepest offending member (`""` for the whole body).
+    pub field: String,
+    /// The rule broken, never the submitted value.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a body is not a valid triage request.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RequestError {
+    /// Not JSON at all (`400`).
+    #[error("{0}")]
+    Syntax(SyntaxError),
+    /// JSON, but not a valid request (`422`); every offending field, in document order.
+    #[error("{} invalid field(s)", .0.len())]
+    Invalid(Vec<FieldError>),
+}
+
+/// Every top-level field the contract defines.
+const REQUEST_FIELDS: &[&str] = &[
+    "region",
+    "procedure",
+    "percent_relief",
+    "relief_duration",
+    "relief_ongoing",
+    "radicular_symptoms",
+    "block_number",
+    "previous_block",
+    "anesthetic",
+    "guidance",
+    "red_flags",
+    "pain_duration_months",
+    "conservative_care_weeks",
+    "recent_imaging",
+    "rfa_contraindicated",
+    "psychosocial_risk",
+    "spinal_instability",
+    "sacroiliac_signs",
+    "profile",
+    "pathway",
+];
+
+const DURATION_FIELDS: &[&str] = &["value", "unit"];
+const PREVIOUS_BLOCK_FIELDS: &[&str] = &["percent_relief", "relief_duration", "anesthetic"];
+
+/// Parses and validates a request body.
+pub fn parse(body: &[u8]) -> Result<TriageRequest, RequestError> {
+    let document = json::parse(body).map_err(RequestError::Syntax)?;
+    from_json(&document)
+}
+
+/// Validates an already parsed JSON document as a request.
+pub fn from_json(document: &Json) -> Result<TriageRequest, RequestError> {
+    let mut errors = Vec::new();
+    let Json::Object(members) = document else {
+        errors.push(FieldError::new("", "the body must be a JSON object"));
+        return Err(RequestError::Invalid(errors));
+    };
+    let mut body = ObjectReader::new(members, "", REQUEST_FIELDS, &mut errors);
+
+    let region = body
+        .required("region")
+        .and_then(|(p, v)| enumeration(v, &p, Region::parse, Region::NAMES, body.errors));
+    let procedure = body
+        .required("procedure")
+        .and_then(|(p, v)| enumeration(v, &p, Procedure::parse, Procedure::NAMES, body.errors));
+    let percent_relief = body
+        .required("percent_relief")
+        .and_then(|(p, v)| percent(v, &p, body.errors));
+    let relief_duration = body
+        .required("relief_duration")
+        .and_then(|(p, v)| duration(v, &p, body.errors));
+    let relief_ongoing = body
+        .optional("relief_ongoing")
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let radicular_symptoms = body
+        .required("radicular_symptoms")
+        .and_then(|(p, v)| boolean(v, &p, body.errors));
+    let block_number = body
+        .optional("block_number")
+        .map(|(p, v)| block_number(v, &p, body.errors));
+    let previous_block = body
+        .optional("previous_block")
+        .map(|(p, v)| previous_block(v, &p, body.errors));
+    let anesthetic = body
+        .optional("anesthetic")
+        .map(|(p, v)| enumeration(v, &p, Anesthetic::parse, Anesthetic::NAMES, body.errors));
+    let guidance = body
+        .optional("guidance")
+        .map(|(p, v)| enumeration(v, &p, Guidance::parse, Guidance::NAMES, body.errors));
+    let red_flags = body
+        .optional("red_flags")
+        .map(|(p, v)| red_flags(v, &p, body.errors));
+    let pain_duration_months = body
+        .optional("pain_duration_months")
+        .map(|(p, v)| bounded(v, &p, MAX_PAIN_MONTHS, body.errors));
+    let conservative_care_weeks = body
+        .optional("conservative_care_weeks")
+        .map(|(p, v)| bounded(v, &p, MAX_CARE_WEEKS, body.errors));
+    let recent_imaging = body
+        .optional("recent_imaging")
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let rfa_contraindicated = body
+        .optional("rfa_contraindicated")
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let psychosocial_risk = body
+        .optional("psychosocial_risk")
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let spinal_instability = body
+        .optional("spinal_instability")
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let sacroiliac_signs = body
+        .optional("sacroiliac_signs")
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let profile = body
+        .optional("profile")
+        .map(|(p, v)| identifier(v, &p, body.errors));
+    let pathway = body
+        .optional("pathway")
+        .map(|(p, v)| identifier(v, &p, body.errors));
+    body.finish();
+
+    // Rules that relate fields to each other; only checked where the fields themselves were valid.
+    if let (Some(percent), Some(duration)) = (percent_relief, relief_duration) {
+        require_duration_with_relief(percent, duration, "/relief_duration/value", &mut errors);
+    }
+    if let Some(procedure) = procedure
+        && procedure != Procedure::MedialBranchBlock
+    {
+        if block_number.is_some() {
+            errors.push(FieldError::new(
+                "/block_number",
+                "is only valid when procedure is medial_branch_block",
+            ));
+        }
+        if previous_block.is_some() {
+            errors.push(FieldError::new(
+                "/previous_block",
+                "is only valid when procedure is medial_branch_block",
+            ));
+        }
+    } else if previous_block.is_some()
+        && block_number.flatten() != Some(2)
+        && !matches!(block_number, Some(None))
+    {
+        errors.push(FieldError::new(
+            "/previous_block",
+            "is only valid when block_number is 2",
+        ));
+    }
+    if let (Some(region), Some(Some(true))) = (region, sacroiliac_signs)
+        && region != Region::Lumbar
+    {
+        errors.push(FieldError::new(
+            "/sacroiliac_signs",
+            "may be true only when region is lumbar",
+        ));
+    }
+
+    if !errors.is_empty() {
+        return Err(RequestError::Invalid(errors));
+    }
+    // Every required field was present and valid, or an error was recorded above.
+    let (
+        Some(region),
+        Some(procedure),
+        Some(percent_relief),
+        Some(relief_duration),
+        Some(radicular_symptoms),
+    ) = (
+        region,
+        procedure,
+        percent_relief,
+        relief_duration,
+        radicular_symptoms,
+    )
+    else {
+        return Err(RequestError::Invalid(vec![FieldError::new(
+            "",
+            "the request is incomplete",
+        )]));
+    };
+    Ok(TriageRequest {
+        region,
+        procedure,
+        percent_relief,
+        relief_duration,
+        relief_ongoing: relief_ongoing.flatten().unwrap_or(false),
+        radicular_symptoms,
+        block_number: block_number.flatten().unwrap_or(1),
+        previous_block: previous_block.flatten(),
+        anesthetic: anesthetic.flatten(),
+        guidance: guidance.flatten().unwrap_or(Guidance::Fluoroscopy),
+        red_flags: red_flags.flatten().unwrap_or_default(),
+        pain_duration_months: pain_duration_months.flatten(),
+        conservative_care_weeks: conservative_care_weeks.flatten(),
+        recent_imaging: recent_imaging.flatten().unwrap_or(false),
+        rfa_contraindicated: rfa_contraindicated.flatten().unwrap_or(false),
+        psychosocial_risk: psychosocial_risk.flatten().unwrap_or(false),
+        spinal_instability: spinal_instability.flatten().unwrap_or(false),
+        sacroiliac_signs: sacroiliac_signs.flatten().unwrap_or(false),
+        profile: profile.flatten(),
+        pathway: pathway.flatten(),
+    })
+}
+
+/// Reads the members of one JSON object against the list of fields it may have.
+struct ObjectReader<'a, 'e> {
+    members: &'a [(String, Json)],
+    base: &'a str,
+    errors: &'e mut Vec<FieldError>,
+}
+
+impl<'a, 'e> ObjectReader<'a, 'e> {
+    /// Reports unknown and duplicate keys at once, in document order.
+    fn new(
+        members: &'a [(String, Json)],
+        base: &'a str,
+        known: &[&str],
+        errors: &'e mut Vec<FieldError>,
+    ) -> Self {
+        for (index, (key, _)) in members.iter().enumerate() {
+            let mut pointer = base.to_owned();
+            push_pointer_token(&mut pointer, key);
+            if !known.contains(&key.as_str()) {
+                errors.push(FieldError::new(pointer, "unknown field"));
+            } else if members[..index].iter().any(|(earlier, _)| earlier == key) {
+                errors.push(FieldError::new(pointer, "duplicate key"));
+            }
+        }
+        ObjectReader {
+            members,
+            base,
+            errors,
+        }
+    }
+
+    fn pointer(&self, name: &str) -> String {
+        let mut pointer = self.base.to_owned();
+        push_pointer_token(&mut pointer, name);
+        pointer
+    }
+
+    /// A field that may be absent. `Some((pointer, value))` when present and not `null`.
+    fn optional(&mut self, name: &str) -> Option<(String, &'a Json)> {
+        let value = self
+            .members
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value)?;
+        let pointer = self.pointer(name);
+        if *value == Json::Null {
+            self.errors.push(FieldError::new(
+                pointer,
+                "must not be null; leave the field out instead",
+            ));
+            return None;
+        }
+        Some((pointer, value))
+    }
+
+    /// A field that must be present.
+    fn required(&mut self, name: &str) -> Option<(String, &'a Json)> {
+        if !self.members.iter().any(|(key, _)| key == name) {
+            let pointer = self.pointer(name);
+            self.errors.push(FieldError::new(pointer, "is required"));
+            return None;
+        }
+        self.optional(name)
+    }
+
+    fn finish(self) {}
+}
+
+fn type_error(pointer: &str, expected: &str, value: &Json, errors: &mut Vec<FieldError>) {
+    errors.push(FieldError::new(
+        pointer,
+        format!("must be {expected}, not {}", value.type_name()),
+    ));
+}
+
+fn boolean(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
+    match value {
+        Json::Bool(flag) => Some(*flag),
+        other => {
+            type_error(pointer, "a boolean", other, errors);
+            None
+        }
+    }
+}
+
+fn number(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+    match value {
+        Json::Number(number) => Some(*number),
+        other => {
+            type_error(pointer, "a number", other, errors);
+            None
+        }
+    }
+}
+
+fn percent(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+    let number = number(value, pointer, errors)?;
+    if (0.0..=100.0).contains(&number) {
+        Some(number)
+    } else {
+        errors.push(FieldError::new(pointer, "must be a number from 0 to 100"));
+        None
+    }
+}
+
+fn bounded(value: &Json, pointer: &str, max: f64, errors: &mut Vec<FieldError>) -> Option<f64> {
+    let number = number(value, pointer, errors)?;
+    if (0.0..=max).contains(&number) {
+        Some(number)
+    } else {
+        let mut message = String::from("must be a number from 0 to ");
+        let _ = crate::vocab::write_number(&mut message, max);
+        errors.push(FieldError::new(pointer, message));
+        None
+    }
+}
+
+fn enumeration<T>(
+    value: &Json,
+    pointer: &str,
+    parse: fn(&str) -> Option<T>,
+    names: &[&str],
+    errors: &mut Vec<FieldError>,
+) -> Option<T> {
+    match value {
+        Json::String(text) => {
+            let parsed = parse(text);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    pointer,
+                    format!("must be one of: {}", names.join(", ")),
+                ));
+            }
+            parsed
+        }
+        other => {
+            type_error(
+                pointer,
+                &format!("one of the strings {}", names.join(", ")),
+                other,
+                errors,
+            );
+            None
+        }
+    }
+}
+
+fn identifier(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+    match value {
+        Json::String(text) if !text.is_empty() && text.len() <= MAX_ID_LEN => Some(text.clone()),
+        Json::String(_) => {
+            errors.push(FieldError::new(
+                pointer,
+                format!("must be an id of 1 to {MAX_ID_LEN} characters"),
+            ));
+            None
+        }
+        other => {
+            type_error(pointer, "a string", other, errors);
+            None
+        }
+    }
+}
+
+fn block_number(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<u8> {
+    match value {
+        Json::Number(n) if *n == 1.0 => Some(1),
+        Json::Number(n) if *n == 2.0 => Some(2),
+        Json::Number(_) => {
+            errors.push(FieldError::new(pointer, "must be 1 or 2"));
+            None
+        }
+        other => {
+            type_error(pointer, "the number 1 or 2", other, errors);
+            None
+        }
+    }
+}
+
+fn duration(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<Duration> {
+    let Json::Object(members) = value else {
+        type_error(pointer, "an object with value and unit", value, errors);
+        return None;
+    };
+    let mut object = ObjectReader::new(members, pointer, DURATION_FIELDS, errors);
+    let amount = object.required("value").and_then(|(p, v)| {
+        let amount = number(v, &p, object.errors)?;
+        if amount < 0.0 {
+            object.errors.push(FieldError::new(p, "must be at least 0"));
+            None
+        } else {
+            Some((p, amount))
+        }
+    });
+    let unit = object.required("unit").and_then(|(p, v)| {
+        enumeration(
+            v,
+            &p,
+            DurationUnit::parse,
+            DurationUnit::NAMES,
+            object.errors,
+        )
+    });
+    object.finish();
+    let ((value_pointer, value), unit) = (amount?, unit?);
+    let duration = Duration { value, unit };
+    if duration.seconds() > MAX_DURATION_SECONDS {
+        errors.push(FieldError::new(value_pointer, "must not exceed 100 years"));
+        return None;
+    }
+    Some(duration)
+}
+
+fn previous_block(
+    value: &Json,
+    pointer: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<PreviousBlock> {
+    let Json::Object(members) = value else {
+        type_error(pointer, "an object", value, errors);
+        return None;
+    };
+    let mut object = ObjectReader::new(members, pointer, PREVIOUS_BLOCK_FIELDS, errors);
+    let percent_relief = object
+        .required("percent_relief")
+        .and_then(|(p, v)| percent(v, &p, object.errors));
+    let relief_duration = object
+        .required("relief_duration")
+        .and_then(|(p, v)| duration(v, &p, object.errors));
+    let anesthetic = object
+        .optional("anesthetic")
+        .map(|(p, v)| enumeration(v, &p, Anesthetic::parse, Anesthetic::NAMES, object.errors));
+    object.finish();
+    let (percent_relief, relief_duration) = (percent_relief?, relief_duration?);
+    let before = errors.len();
+    require_duration_with_relief(
+        percent_relief,
+        relief_duration,
+        &format!("{pointer}/relief_duration/value"),
+        errors,
+    );
+    if errors.len() > before {
+        return None;
+    }
+    Some(PreviousBlock {
+        percent_relief,
+        relief_duration,
+        anesthetic: anesthetic.flatten(),
+    })
+}
+
+fn red_flags(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<Vec<RedFlag>> {
+    let Json::Array(items) = value else {
+        type_error(pointer, "an array of red flag names", value, errors);
+        return None;
+    };
+    let mut present = [false; RedFlag::ALL.len()];
+    let before = errors.len();
+    for (index, item) in items.iter().enumerate() {
+        let item_pointer = format!("{pointer}/{index}");
+        if let Some(flag) = enumeration(item, &item_pointer, RedFlag::parse, RedFlag::NAMES, errors)
+        {
+            present[flag.index()] = true;
+        }
+    }
+    (errors.len() == before).then(|| {
+        RedFlag::ALL
+            .iter()
+            .copied()
+            .filter(|flag| present[flag.index()])
+            .collect()
+    })
+}
+
+fn require_duration_with_relief(
+    percent: f64,
+    duration: Duration,
+    pointer: &str,
+    errors: &mut Vec<FieldError>,
+) {
+    if percent > 0.0 && duration.value == 0.0 {
+        errors.push(FieldError::new(
+            pointer,
+            "must be greater than 0 when percent_relief is greater than 0",
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(body: &str) -> Vec<FieldError> {
+        match parse(body.as_bytes()) {
+            Err(RequestError::Invalid(errors)) => errors,
+            other => panic!("expected field errors, got {other:?}"),
+        }
+    }
+
+    fn fields(body: &str) -> Vec<String> {
+        invalid(body).into_iter().map(|e| e.field).collect()
+    }
+
+    const MINIMAL: &str = r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":60,
+        "relief_duration":{"value":2,"unit":"wk"},"radicular_symptoms":false"#;
+
+    fn with(extra: &str) -> String {
+        format!("{MINIMAL}{extra}}}")
+    }
+
+    #[test]
+    fn applies_the_contract_defaults() {
+        let request = parse(with("").as_bytes()).unwrap();
+        assert_eq!(request.block_number, 1);
+        assert_eq!(request.guidance, Guidance::Fluoroscopy);
+        assert!(!request.relief_ongoing && !request.recent_imaging && request.red_flags.is_empty());
+        assert_eq!(
+            request.relief_duration,
+            Duration {
+                value: 2.0,
+                unit: DurationUnit::Week
+            }
+        );
+    }
+
+    #[test]
+    fn names_every_offending_field_by_pointer() {
+        let got = fields(
+            r#"{"region":"lumbr","procedure":"intra_articular_injection","percent_relief":-5,
+            "relief_duration":{"value":1,"unit":"years"},"percent_releif":3,"red_flags":["cauda_equina",7]}"#,
+        );
+        assert_eq!(
+            got,
+            [
+                "/percent_releif",
+                "/region",
+                "/percent_relief",
+                "/relief_duration/unit",
+                "/radicular_symptoms",
+                "/red_flags/1"
+            ]
+        );
+    }
+
+    #[test]
+    fn never_echoes_submitted_values() {
+        let errors = invalid(
+            r#"{"region":"lumbar-73.137","procedure":41.29,"percent_relief":173.137,
+            "relief_duration":{"value":-41.29,"unit":"wk"},"radicular_symptoms":"73.137"}"#,
+        );
+        let text = format!("{errors:?}");
+        assert!(
+            !text.contains("73.137") && !text.contains("41.29"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn null_and_duplicates_are_field_errors() {
+        assert_eq!(fields(&with(r#","anesthetic":null"#)), ["/anesthetic"]);
+        assert_eq!(fields(&with(r#","region":"lumbar""#)), ["/region"]);
+        assert_eq!(
+            invalid(&with(r#","region":"lumbar""#))[0].message,
+            "duplicate key"
+        );
+    }
+
+    #[test]
+    fn rejects_fields_that_do_not_fit_the_procedure() {
+        assert_eq!(fields(&with(r#","block_number":2"#)), ["/block_number"]);
+        let mbb = MINIMAL.replace("intra_articular_injection", "medial_branch_block");
+        let previous =
+            r#","previous_block":{"percent_relief":80,"relief_duration":{"value":3,"unit":"h"}}"#;
+        assert_eq!(fields(&format!("{mbb}{previous}}}")), ["/previous_block"]);
+        assert!(parse(format!("{mbb}{previous},\"block_number\":2}}").as_bytes()).is_ok());
+        let cervical = MINIMAL.replace("lumbar", "cervical");
+        assert_eq!(
+            fields(&format!("{cervical},\"sacroiliac_signs\":true}}")),
+            ["/sacroiliac_signs"]
+        );
+        assert!(parse(format!("{cervical},\"sacroiliac_signs\":false}}").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn relief_needs_a_duration() {
+        let body = MINIMAL.replace(r#""value":2"#, r#""value":0"#);
+        assert_eq!(fields(&format!("{body}}}")), ["/relief_duration/value"]);
+        let no_relief = body.replace(r#""percent_relief":60"#, r#""percent_relief":0"#);
+        assert!(parse(format!("{no_relief}}}").as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn whole_body_errors_point_at_the_root() {
+        assert_eq!(fields("[1, 2]"), [""]);
+        assert!(matches!(
+            parse(b"{\"region\": "),
+            Err(RequestError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn red_flags_are_deduplicated_in_vocabulary_order() {
+        let request = parse(
+            with(r#","red_flags":["suspected_fracture","cauda_equina","cauda_equina"]"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(
+            request.red_flags,
+            [RedFlag::CaudaEquina, RedFlag::SuspectedFracture]
+        );
+    }
+}

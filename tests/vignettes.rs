@@ -1,0 +1,289 @@
+//! Runs every vignette file in `tests/fixtures/vignettes/` through the HTTP router, with the same
+//! expectations as `shared/tools/check-vignettes`: the public contract vignettes and our own, one
+//! file per concern, each vignette naming the rules it checks.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, header};
+use facet_triage::http::{AppState, router};
+use facet_triage::pathway::PathwaySet;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+async fn post(body: String, content_type: Option<&str>) -> (u16, String, Value) {
+    let app = router(AppState {
+        pathways: Arc::new(PathwaySet::embedded().expect("embedded pathway loads")),
+    });
+    let mut request = Request::post("/v1/triage");
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let response = app
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let media = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    (status, format!("{media}\n{text}"), json)
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn pairs(value: &Value) -> Vec<(String, String)> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|pair| {
+                    let p = strings(pair);
+                    (p[0].clone(), p[1].clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every problem with one vignette's answer, as check-vignettes reports them.
+fn check(doc: &Value, expect: &Value) -> Vec<String> {
+    let options = doc["options"].as_array().cloned().unwrap_or_default();
+    let ids: Vec<String> = options
+        .iter()
+        .map(|o| o["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    let rank = |id: &str| {
+        options
+            .iter()
+            .find(|o| o["id"] == id)
+            .and_then(|o| o["rank"].as_u64())
+    };
+    let avoid: Vec<String> = doc["avoid"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| x["id"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let alerts: Vec<(String, String)> = doc["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|x| {
+                    (
+                        x["severity"].as_str().unwrap_or_default().to_owned(),
+                        x["code"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut bad = Vec::new();
+    let ranks: Vec<u64> = options.iter().filter_map(|o| o["rank"].as_u64()).collect();
+    if ranks != (1..=options.len() as u64).collect::<Vec<_>>() {
+        bad.push(format!("ranks are not 1..n: {ranks:?}"));
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    if unique.len() != ids.len() {
+        bad.push("duplicate option ids".into());
+    }
+    for id in &ids {
+        if avoid.contains(id) {
+            bad.push(format!("{id} both offered and avoided"));
+        }
+    }
+    for option in &options {
+        if option["evidence"].as_array().is_none_or(|e| e.is_empty())
+            || option["citations"].as_array().is_none_or(|c| c.is_empty())
+        {
+            bad.push(format!("{}: missing evidence or citations", option["id"]));
+        }
+    }
+    if let Some(response) = expect.get("response")
+        && doc["assessment"]["response"] != *response
+    {
+        bad.push(format!(
+            "assessment.response {}, expected {response}",
+            doc["assessment"]["response"]
+        ));
+    }
+    if let Some(top) = expect.get("top").and_then(Value::as_str)
+        && ids.first().map(String::as_str) != Some(top)
+    {
+        bad.push(format!("top option {:?}, expected {top}", ids.first()));
+    }
+    if let Some(any) = expect.get("top_any")
+        && !ids
+            .first()
+            .is_some_and(|first| strings(any).contains(first))
+    {
+        bad.push(format!(
+            "top option {:?}, expected one of {any}",
+            ids.first()
+        ));
+    }
+    for id in strings(&expect["options_include"]) {
+        if !ids.contains(&id) {
+            bad.push(format!("{id} not offered"));
+        }
+    }
+    for id in strings(&expect["options_exclude"]) {
+        if ids.contains(&id) {
+            bad.push(format!("{id} offered, must not be"));
+        }
+    }
+    for id in strings(&expect["avoid_include"]) {
+        if !avoid.contains(&id) {
+            bad.push(format!("{id} not in avoid"));
+        }
+    }
+    for id in strings(&expect["avoid_exclude"]) {
+        if avoid.contains(&id) {
+            bad.push(format!("{id} in avoid, must not be"));
+        }
+    }
+    for (a, b) in pairs(&expect["before"]) {
+        match (rank(&a), rank(&b)) {
+            (Some(ra), Some(rb)) if ra < rb => {}
+            (Some(_), Some(_)) => bad.push(format!("order: {a} must come before {b}")),
+            _ => bad.push(format!("order {a} < {b}: one is not offered")),
+        }
+    }
+    for (a, b) in pairs(&expect["above_if_present"]) {
+        match (rank(&a), rank(&b)) {
+            (None, _) => bad.push(format!("{a} not offered")),
+            (Some(ra), Some(rb)) if ra >= rb => {
+                bad.push(format!("order: {a} must come before {b}"))
+            }
+            _ => {}
+        }
+    }
+    for (severity, code) in pairs(&expect["alerts_include"]) {
+        if !alerts.contains(&(severity.clone(), code.clone())) {
+            bad.push(format!("alert {severity}/{code} missing (got {alerts:?})"));
+        }
+    }
+    for code in strings(&expect["alerts_exclude"]) {
+        if alerts.iter().any(|(_, c)| *c == code) {
+            bad.push(format!("alert {code} present, must not be"));
+        }
+    }
+    if let Some(levels) = expect.get("evidence_level").and_then(Value::as_object) {
+        for (id, level) in levels {
+            let got = options
+                .iter()
+                .find(|o| o["id"] == id.as_str())
+                .map(|o| o["evidence"][0]["level"].clone());
+            if got.as_ref() != Some(level) {
+                bad.push(format!("{id} evidence level {got:?}, expected {level}"));
+            }
+        }
+    }
+    bad
+}
+
+async fn run_file(path: &Path) -> (usize, Vec<String>) {
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for vignette in data["vignettes"].as_array().into_iter().flatten() {
+        count += 1;
+        let id = vignette["id"].as_str().unwrap_or("?");
+        assert!(
+            vignette["rules"].as_array().is_some_and(|r| !r.is_empty()),
+            "{id}: a vignette names its rules"
+        );
+        let (status, text, doc) =
+            post(vignette["request"].to_string(), Some("application/json")).await;
+        if status != 200 {
+            failures.push(format!("{id}: status {status}: {text}"));
+            continue;
+        }
+        for problem in check(&doc, &vignette["expect"]) {
+            failures.push(format!("{id}: {problem}"));
+        }
+    }
+    for case in data["errors"].as_array().into_iter().flatten() {
+        count += 1;
+        let id = case["id"].as_str().unwrap_or("?");
+        let raw = case
+            .get("raw")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| case["body"].to_string());
+        let content_type = case
+            .get("content_type")
+            .and_then(Value::as_str)
+            .unwrap_or("application/json");
+        let (status, text, _) = post(raw, Some(content_type)).await;
+        if let Some(expected) = case.get("status").and_then(Value::as_u64)
+            && u64::from(status) != expected
+        {
+            failures.push(format!("{id}: status {status}, expected {expected}"));
+        }
+        if status >= 400 && !text.starts_with("application/problem+json") {
+            failures.push(format!("{id}: not a problem document"));
+        }
+        if let Some(mention) = case.get("mentions").and_then(Value::as_str)
+            && !text.contains(mention)
+        {
+            failures.push(format!("{id}: body does not name {mention}"));
+        }
+        if let Some(secret) = case.get("must_not_contain").and_then(Value::as_str)
+            && text.contains(secret)
+        {
+            failures.push(format!("{id}: body echoes the submitted value"));
+        }
+    }
+    (count, failures)
+}
+
+#[tokio::test]
+async fn every_vignette_file_passes() {
+    let mut files: Vec<_> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vignettes"))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+            .collect();
+    files.sort();
+    assert!(!files.is_empty());
+    let mut all_failures = Vec::new();
+    let mut total = 0;
+    for file in &files {
+        let (count, failures) = run_file(file).await;
+        assert!(count > 0, "{} holds no case", file.display());
+        total += count;
+        all_failures.extend(
+            failures
+                .into_iter()
+                .map(|f| format!("{}: {f}", file.file_name().unwrap().to_string_lossy())),
+        );
+    }
+    assert!(
+        all_failures.is_empty(),
+        "{} of {total} cases failed:\n{}",
+        all_failures.len(),
+        all_failures.join("\n")
+    );
+}
