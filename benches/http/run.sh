@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: POST /v1/triage of facet-triage against the stack's ceiling (examples/ceiling.rs).
+#
+# Builds both release binaries, pins each server to core 0 and wrk to core 1, rotates through the
+# requests of benches/requests.json, alternates the two servers RUNS times, and prints the median
+# requests/s and latency percentiles of each, and their ratio. Needs wrk (Debian package `wrk`).
+#
+#   benches/http/run.sh [DURATION_SECONDS] [CONNECTIONS] [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION="${1:-10}"
+CONNECTIONS="${2:-32}"
+RUNS="${3:-3}"
+TRIAGE_ADDR=127.0.0.1:18080
+CEILING_ADDR=127.0.0.1:18090
+OUT="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
+
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+cargo build --release --locked --bin facet-triage --example ceiling >&2
+python3 - benches/requests.json "$OUT/bodies.jsonl" > "$OUT/rotate.lua" <<'PY'
+import json, sys
+bodies = [json.dumps(b, separators=(",", ":")) for b in json.load(open(sys.argv[1]))]
+open(sys.argv[2], "w").write("\n".join(bodies) + "\n")
+print("local bodies = {")
+for b in bodies:
+    print("  [[" + b + "]],")
+print("}")
+print("""local i = 0
+request = function()
+  i = i % #bodies + 1
+  return wrk.format("POST", "/v1/triage", {["Content-Type"] = "application/json"}, bodies[i])
+end""")
+PY
+
+wait_ready() {
+  for _ in $(seq 100); do
+    if curl -fs -o /dev/null -X POST -H 'content-type: application/json' --data "$(head -n1 "$OUT/bodies.jsonl")" "http://$1/v1/triage"; then return 0; fi
+    sleep 0.1
+  done
+  echo "server on $1 did not start" >&2; return 1
+}
+
+measure() { # name addr command...
+  local name=$1 addr=$2; shift 2
+  taskset -c 0 "$@" >"$OUT/$name.log" 2>&1 &
+  local pid=$!
+  wait_ready "$addr"
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d1s -s "$OUT/rotate.lua" "http://$addr" >/dev/null   # warm-up
+  taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$OUT/rotate.lua" "http://$addr" >>"$OUT/$name.wrk"
+  echo "---" >>"$OUT/$name.wrk"
+  if [ "$name" = triage ]; then ps -o rss= -p "$pid" >>"$OUT/triage.rss"; fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+}
+
+for run in $(seq "$RUNS"); do
+  echo "run $run/$RUNS" >&2
+  measure triage "$TRIAGE_ADDR" ./target/release/facet-triage serve --addr "$TRIAGE_ADDR"
+  measure ceiling "$CEILING_ADDR" ./target/release/examples/ceiling "$CEILING_ADDR" "$OUT/bodies.jsonl"
+done
+
+python3 - "$OUT" "$CONNECTIONS" "$DURATION" <<'PY'
+import re, statistics, sys
+out, conns, duration = sys.argv[1], sys.argv[2], sys.argv[3]
+def runs(name):
+    text = open(f"{out}/{name}.wrk").read().split("---")
+    rows = []
+    for block in text:
+        rps = re.search(r"Requests/sec:\s+([\d.]+)", block)
+        if not rps: continue
+        lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", block, re.M))
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", block)
+        rows.append((float(rps.group(1)), lat.get("50"), lat.get("99"), int(errors.group(1)) if errors else 0))
+    return rows
+def to_ms(v):
+    n, unit = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+t, c = runs("triage"), runs("ceiling")
+med = lambda rows, i: statistics.median(r[i] if i == 0 else to_ms(r[i]) for r in rows)
+print(f"wrk -t1 -c{conns} -d{duration}s, servers pinned to core 0, wrk to core 1, {len(t)} alternating runs each (median)")
+print("| server | requests/s | p50 (ms) | p99 (ms) | non-2xx |")
+print("|---|---|---|---|---|")
+for name, rows in (("facet-triage", t), ("ceiling", c)):
+    print(f"| {name} | {med(rows,0):,.0f} | {med(rows,1):.3f} | {med(rows,2):.3f} | {sum(r[3] for r in rows)} |")
+print(f"\nthroughput ratio facet-triage / ceiling: {med(t,0)/med(c,0):.3f}")
+rss = [int(x) for x in open(f"{out}/triage.rss").read().split()]
+print(f"facet-triage resident memory after load (median): {statistics.median(rss)/1024:.1f} MiB")
+PY
