@@ -8,12 +8,16 @@ use facet_triage::http::{AppState, router};
 use facet_triage::pathway::PathwaySet;
 use serde_json::Value;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use tower::ServiceExt;
+
+/// The embedded pathway, compiled once for every case.
+static PATHWAYS: LazyLock<Arc<PathwaySet>> =
+    LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
 
 async fn post(body: String, content_type: Option<&str>) -> (u16, String, Value) {
     let app = router(AppState {
-        pathways: Arc::new(PathwaySet::embedded().expect("embedded pathway loads")),
+        pathways: PATHWAYS.clone(),
     });
     let mut request = Request::post("/v1/triage");
     if let Some(content_type) = content_type {

@@ -3,7 +3,7 @@
 //! Every check runs and every error is kept, each with the position of the offending name, so one
 //! `validate` run lists all that is wrong with a file. Names are resolved to indices here once.
 
-use super::condition::{Condition, Op, Operand, Scope};
+use super::condition::{BoundTest, Condition, Op, Operand, Scope};
 use super::error::{LoadErrors, Positions};
 use super::file::{self, ConditionFile, Name, PathwayFile};
 use super::template::{Names, Template};
@@ -770,6 +770,8 @@ impl Compiler {
                 .iter()
                 .any(|o| o.is_some())
                 || c.meets.is_some()
+                || c.short_of.is_some()
+                || c.exceeds.is_some()
                 || c.one_of.is_some()
                 || c.any_of.is_some()
                 || c.in_profile.is_some();
@@ -853,16 +855,33 @@ impl Compiler {
             .iter()
             .filter_map(|(op, value)| value.as_ref().map(|v| (*op, v)))
             .collect();
+        let bound_tests = [
+            (BoundTest::Meets, &c.meets),
+            (BoundTest::ShortOf, &c.short_of),
+            (BoundTest::Exceeds, &c.exceeds),
+        ];
+        let bound_test = bound_tests
+            .iter()
+            .find_map(|(test, name)| name.as_ref().map(|name| (*test, name)));
         let count = compared.len()
-            + usize::from(c.meets.is_some())
+            + bound_tests
+                .iter()
+                .filter(|(_, name)| name.is_some())
+                .count()
             + usize::from(c.one_of.is_some())
             + usize::from(c.any_of.is_some());
         if count != 1 {
-            self.error(span, "a field condition needs exactly one of: eq, ne, lt, le, gt, ge, meets, one_of, any_of");
+            self.error(
+                span,
+                "a field condition needs exactly one of: eq, ne, lt, le, gt, ge, meets, short_of, exceeds, one_of, any_of",
+            );
             return None;
         }
-        if c.in_profile.is_some() && c.meets.is_none() {
-            self.error(span, "`in_profile` goes with `meets`");
+        if c.in_profile.is_some() && bound_test.is_none() {
+            self.error(
+                span,
+                "`in_profile` goes with `meets`, `short_of` or `exceeds`",
+            );
             return None;
         }
         let fact_type = field.fact_type();
@@ -874,14 +893,14 @@ impl Compiler {
                 rhs,
             });
         }
-        if let Some(param_name) = &c.meets {
+        if let Some((test, param_name)) = bound_test {
             let params = std::mem::take(&mut self.params);
             let param = self.lookup(&params, "parameter", param_name);
             self.params = params;
             let param = param?;
             let (kind, form) = self.param_kinds.get(param).copied()?;
             if form == Some(ParamForm::Plain) {
-                self.error(param_name.span(), format!("`meets` needs a parameter with bounds; `{}` has plain values (compare it with eq, lt, ...)", param_name.get_ref()));
+                self.error(param_name.span(), format!("`{}` needs a parameter with bounds; `{}` has plain values (compare it with eq, lt, ...)", test.word(), param_name.get_ref()));
                 return None;
             }
             if !compatible(fact_type, kind) {
@@ -911,6 +930,7 @@ impl Compiler {
                 field,
                 param,
                 scope,
+                test,
             });
         }
         let (list, wanted_set) = match (&c.one_of, &c.any_of) {

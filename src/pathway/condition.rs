@@ -52,6 +52,27 @@ pub enum Operand {
     Param(usize),
 }
 
+/// Which test of a parameter's bounds a condition makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundTest {
+    /// Within every bound.
+    Meets,
+    /// Below the lower bound.
+    ShortOf,
+    /// Above the upper bound.
+    Exceeds,
+}
+
+impl BoundTest {
+    pub fn word(self) -> &'static str {
+        match self {
+            BoundTest::Meets => "meets",
+            BoundTest::ShortOf => "short of",
+            BoundTest::Exceeds => "exceeds",
+        }
+    }
+}
+
 /// Whose parameter values `meets` tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -81,6 +102,7 @@ pub enum Condition {
         field: Field,
         param: usize,
         scope: Scope,
+        test: BoundTest,
     },
     /// A choice field holds one of the choices in the bit mask.
     OneOf {
@@ -162,6 +184,7 @@ impl Condition {
                 field,
                 param,
                 scope,
+                test,
             } => {
                 let Some(Scalar::Number(value)) = scalar(ctx.facts.get(*field)) else {
                     return false;
@@ -171,7 +194,11 @@ impl Condition {
                     ctx.region_slot,
                     *param,
                 ) {
-                    ParamValue::Bounds(bounds) => bounds.contains(value),
+                    ParamValue::Bounds(bounds) => match test {
+                        BoundTest::Meets => bounds.contains(value),
+                        BoundTest::ShortOf => bounds.short_of(value),
+                        BoundTest::Exceeds => bounds.exceeds(value),
+                    },
                     _ => false,
                 };
                 match scope {
@@ -285,11 +312,13 @@ impl Condition {
                 field,
                 param,
                 scope,
+                test,
             } => {
                 let _ = write!(
                     out,
-                    "{} meets {}",
+                    "{} {} {}",
                     field.name(),
+                    test.word(),
                     pathway.parameters[*param].id
                 );
                 match scope {

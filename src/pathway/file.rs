@@ -157,7 +157,12 @@ pub struct ConditionFile {
     pub ge: Option<Spanned<toml::Value>>,
     /// The field satisfies the bounds of this parameter.
     pub meets: Option<Name>,
-    /// With `meets`: whose bounds; the request's profile when left out, `"any"` for any profile.
+    /// The field is below the lower bound of this parameter.
+    pub short_of: Option<Name>,
+    /// The field is above the upper bound of this parameter.
+    pub exceeds: Option<Name>,
+    /// With `meets`, `short_of` or `exceeds`: whose bounds; the request's profile when left out,
+    /// `"any"` for any profile.
     pub in_profile: Option<Name>,
     /// The choice field is one of these values.
     pub one_of: Option<Vec<Name>>,

@@ -161,21 +161,31 @@ pub struct Bounds {
 impl Bounds {
     #[inline]
     pub fn contains(&self, value: f64) -> bool {
-        let above = self.lower.as_ref().is_none_or(|b| {
-            if b.strict {
-                value > b.limit
+        !self.short_of(value) && !self.exceeds(value)
+    }
+
+    /// Below the lower bound (false when there is none).
+    #[inline]
+    pub fn short_of(&self, value: f64) -> bool {
+        self.lower.as_ref().is_some_and(|bound| {
+            if bound.strict {
+                value <= bound.limit
             } else {
-                value >= b.limit
+                value < bound.limit
             }
-        });
-        let below = self.upper.as_ref().is_none_or(|b| {
-            if b.strict {
-                value < b.limit
+        })
+    }
+
+    /// Above the upper bound (false when there is none).
+    #[inline]
+    pub fn exceeds(&self, value: f64) -> bool {
+        self.upper.as_ref().is_some_and(|bound| {
+            if bound.strict {
+                value >= bound.limit
             } else {
-                value <= b.limit
+                value > bound.limit
             }
-        });
-        above && below
+        })
     }
 }
 
