@@ -8,6 +8,7 @@
 //! - [`engine`] evaluates a request against a compiled pathway;
 //! - [`request`], [`facts`] and [`vocab`] define the API's input and the facts a pathway can read.
 
+pub mod auth;
 pub mod cli;
 pub mod engine;
 pub mod facts;

@@ -1,0 +1,359 @@
+//! CDS Hooks 2.0 JWT verification.
+//!
+//! A CDS client signs a JWT with an asymmetric key (ES256, ES384 or RS384; `none` and HMAC are always
+//! refused) and sends it as `Authorization: Bearer <jwt>`. The service trusts the issuers an operator
+//! lists with their public keys (a JWKS per issuer), checks the signature, that `aud` is the exact public
+//! URL called (built from the configured base URL, never from the Host header), `exp` and `iat` with a
+//! small clock-skew allowance, and that `jti` was not seen before. The replay cache is bounded in memory
+//! (a maximum number of entries) and in time (entries leave when their token expires; tokens may not
+//! live longer than a configured maximum).
+
+use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+/// Accepted signature algorithms, as the specification recommends (ES384, RS384) plus the
+/// sandbox's ES256.
+const ACCEPTED: [Algorithm; 3] = [Algorithm::ES256, Algorithm::ES384, Algorithm::RS384];
+
+/// Why a token was refused. The messages name the rule, never the token or its claims' values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JwtError {
+    #[error("no bearer token in the Authorization header")]
+    Missing,
+    #[error("the bearer token is not a well-formed JWT")]
+    Malformed,
+    #[error("the token's algorithm is not accepted (ES256, ES384 or RS384 only)")]
+    Algorithm,
+    #[error("the token's issuer is not trusted")]
+    UnknownIssuer,
+    #[error("no trusted key of the issuer matches the token's key id and algorithm")]
+    UnknownKey,
+    #[error("the token's signature does not verify")]
+    Signature,
+    #[error("the token has no `{0}` claim")]
+    MissingClaim(&'static str),
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is issued in the future")]
+    NotYetValid,
+    #[error("the token lives longer than this service accepts")]
+    TooLongLived,
+    #[error("the token's audience is not the URL called")]
+    Audience,
+    #[error("the token was already used (replayed jti)")]
+    Replayed,
+    #[error("too many recent tokens to track; try again shortly")]
+    ReplayCacheFull,
+}
+
+/// The trust configuration file: each trusted issuer with its public keys.
+///
+/// ```json
+/// { "issuers": [ { "iss": "https://ehr.example.org", "jwks": { "keys": [ { "kty": "EC", ... } ] } } ] }
+/// ```
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustFile {
+    pub issuers: Vec<TrustedIssuerFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustedIssuerFile {
+    pub iss: String,
+    pub jwks: JwkSet,
+}
+
+/// A verifying key of a trusted issuer.
+struct TrustedKey {
+    kid: Option<String>,
+    algorithms: Vec<Algorithm>,
+    key: DecodingKey,
+}
+
+/// Limits of verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Clock skew allowed on `exp` and `iat`, in seconds.
+    pub leeway: u64,
+    /// Longest accepted remaining lifetime of a token (`exp` - now), in seconds.
+    pub max_lifetime: u64,
+    /// Most `jti` values remembered at once.
+    pub replay_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            leeway: 60,
+            max_lifetime: 3_600,
+            replay_capacity: 100_000,
+        }
+    }
+}
+
+/// The claims a verified token carries that the service uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub iss: String,
+    pub jti: String,
+    pub exp: u64,
+}
+
+/// Verifies tokens against the trusted issuers; remembers `jti` values until their token expires.
+pub struct JwtVerifier {
+    issuers: HashMap<String, Vec<TrustedKey>>,
+    limits: Limits,
+    replay: Mutex<ReplayCache>,
+}
+
+/// Why a trust file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("the trust file is not valid JSON of the expected shape: {0}")]
+    Format(#[from] serde_json::Error),
+    #[error("issuer {iss}: key {index} is not usable: {reason}")]
+    Key {
+        iss: String,
+        index: usize,
+        reason: String,
+    },
+    #[error("the trust file lists no issuer")]
+    Empty,
+}
+
+impl JwtVerifier {
+    /// Reads a trust file. Symmetric (`oct`) keys, and keys whose `alg` is not accepted, are refused.
+    pub fn from_trust_json(text: &str, limits: Limits) -> Result<JwtVerifier, TrustError> {
+        let file: TrustFile = serde_json::from_str(text)?;
+        if file.issuers.is_empty() {
+            return Err(TrustError::Empty);
+        }
+        let mut issuers = HashMap::new();
+        for issuer in file.issuers {
+            let mut keys = Vec::new();
+            for (index, jwk) in issuer.jwks.keys.iter().enumerate() {
+                let key = trusted_key(jwk).map_err(|reason| TrustError::Key {
+                    iss: issuer.iss.clone(),
+                    index,
+                    reason,
+                })?;
+                keys.push(key);
+            }
+            issuers.insert(issuer.iss, keys);
+        }
+        Ok(JwtVerifier {
+            issuers,
+            limits,
+            replay: Mutex::new(ReplayCache::default()),
+        })
+    }
+
+    /// Verifies the `Authorization` header value for a call to `audience` (the public URL called) at
+    /// `now` (seconds since the Unix epoch), and records its `jti`.
+    pub fn verify(
+        &self,
+        authorization: Option<&str>,
+        audience: &str,
+        now: u64,
+    ) -> Result<VerifiedToken, JwtError> {
+        let token = authorization
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(JwtError::Missing)?;
+        // `alg: none` and unknown algorithms fail here already: the header does not parse.
+        let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Algorithm)?;
+        if !ACCEPTED.contains(&header.alg) {
+            return Err(JwtError::Algorithm);
+        }
+        if header
+            .typ
+            .as_deref()
+            .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+        {
+            return Err(JwtError::Malformed);
+        }
+        // The issuer is read before the signature is checked only to choose the keys to check it with.
+        let unverified: Claims = jsonwebtoken::dangerous::insecure_decode(token)
+            .map_err(|_| JwtError::Malformed)?
+            .claims;
+        let iss = unverified.iss.ok_or(JwtError::MissingClaim("iss"))?;
+        let keys = self.issuers.get(&iss).ok_or(JwtError::UnknownIssuer)?;
+        let candidates: Vec<&TrustedKey> = keys
+            .iter()
+            .filter(|key| key.algorithms.contains(&header.alg))
+            .filter(|key| match (&header.kid, &key.kid) {
+                (Some(wanted), Some(kid)) => wanted == kid,
+                (Some(_), None) => true,
+                (None, _) => true,
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err(JwtError::UnknownKey);
+        }
+        let mut validation = Validation::new(header.alg);
+        // Time and audience are checked below against the caller's clock and URL.
+        validation.validate_exp = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let claims: Claims = candidates
+            .iter()
+            .find_map(|key| jsonwebtoken::decode::<Claims>(token, &key.key, &validation).ok())
+            .ok_or(JwtError::Signature)?
+            .claims;
+        let exp = claims.exp.ok_or(JwtError::MissingClaim("exp"))?;
+        let iat = claims.iat.ok_or(JwtError::MissingClaim("iat"))?;
+        let jti = claims
+            .jti
+            .filter(|jti| !jti.is_empty())
+            .ok_or(JwtError::MissingClaim("jti"))?;
+        let audience_ok = match claims.aud.ok_or(JwtError::MissingClaim("aud"))? {
+            Audience::One(aud) => aud == audience,
+            Audience::Many(auds) => auds.iter().any(|aud| aud == audience),
+        };
+        if now > exp.saturating_add(self.limits.leeway) {
+            return Err(JwtError::Expired);
+        }
+        if iat > now.saturating_add(self.limits.leeway)
+            || claims.nbf.is_some_and(|nbf| nbf > now + self.limits.leeway)
+        {
+            return Err(JwtError::NotYetValid);
+        }
+        if exp > now.saturating_add(self.limits.max_lifetime) {
+            return Err(JwtError::TooLongLived);
+        }
+        if !audience_ok {
+            return Err(JwtError::Audience);
+        }
+        let expires = exp.saturating_add(self.limits.leeway);
+        let mut replay = self
+            .replay
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        replay.insert(&iss, &jti, expires, now, self.limits.replay_capacity)?;
+        Ok(VerifiedToken { iss, jti, exp })
+    }
+}
+
+fn trusted_key(jwk: &Jwk) -> Result<TrustedKey, String> {
+    let algorithms = match &jwk.algorithm {
+        AlgorithmParameters::EllipticCurve(params) => match params.curve {
+            jsonwebtoken::jwk::EllipticCurve::P256 => vec![Algorithm::ES256],
+            jsonwebtoken::jwk::EllipticCurve::P384 => vec![Algorithm::ES384],
+            _ => return Err("only the P-256 and P-384 curves are accepted".into()),
+        },
+        AlgorithmParameters::RSA(_) => vec![Algorithm::RS384],
+        AlgorithmParameters::OctetKey(_) => return Err("symmetric keys are never trusted".into()),
+        _ => return Err("unsupported key type".into()),
+    };
+    if let Some(declared) = jwk.common.key_algorithm {
+        let declared = format!("{declared:?}").parse::<Algorithm>().ok();
+        if !declared.is_some_and(|alg| algorithms.contains(&alg)) {
+            return Err("the key's `alg` is not ES256, ES384 or RS384 for its key type".into());
+        }
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|error| error.to_string())?;
+    Ok(TrustedKey {
+        kid: jwk.common.key_id.clone(),
+        algorithms,
+        key,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+struct Claims {
+    iss: Option<String>,
+    aud: Option<Audience>,
+    exp: Option<u64>,
+    iat: Option<u64>,
+    nbf: Option<u64>,
+    jti: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// `jti` values seen, each until its token expires.
+#[derive(Default)]
+struct ReplayCache {
+    seen: HashMap<(String, String), u64>,
+    by_expiry: BTreeSet<(u64, String, String)>,
+}
+
+impl ReplayCache {
+    fn insert(
+        &mut self,
+        iss: &str,
+        jti: &str,
+        expires: u64,
+        now: u64,
+        capacity: usize,
+    ) -> Result<(), JwtError> {
+        while let Some(first) = self.by_expiry.first().cloned() {
+            if first.0 >= now {
+                break;
+            }
+            self.by_expiry.remove(&first);
+            self.seen.remove(&(first.1, first.2));
+        }
+        let key = (iss.to_owned(), jti.to_owned());
+        if self.seen.contains_key(&key) {
+            return Err(JwtError::Replayed);
+        }
+        if self.seen.len() >= capacity {
+            return Err(JwtError::ReplayCacheFull);
+        }
+        self.by_expiry
+            .insert((expires, key.0.clone(), key.1.clone()));
+        self.seen.insert(key, expires);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_cache_forgets_expired_entries_and_stays_bounded() {
+        let mut cache = ReplayCache::default();
+        assert_eq!(cache.insert("i", "a", 100, 10, 2), Ok(()));
+        assert_eq!(cache.insert("i", "a", 100, 20, 2), Err(JwtError::Replayed));
+        assert_eq!(
+            cache.insert("j", "a", 100, 20, 2),
+            Ok(()),
+            "jti values are per issuer"
+        );
+        assert_eq!(
+            cache.insert("i", "b", 100, 20, 2),
+            Err(JwtError::ReplayCacheFull)
+        );
+        assert_eq!(
+            cache.insert("i", "b", 300, 101, 2),
+            Ok(()),
+            "expired entries make room"
+        );
+        assert_eq!(cache.seen.len(), 1);
+    }
+
+    #[test]
+    fn symmetric_keys_are_refused_in_the_trust_file() {
+        let trust = r#"{"issuers":[{"iss":"x","jwks":{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}}]}"#;
+        let error = JwtVerifier::from_trust_json(trust, Limits::default())
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("symmetric"), "{error}");
+    }
+}
