@@ -17,5 +17,6 @@ pub mod json;
 pub mod pathway;
 pub mod problem;
 pub mod request;
+pub mod store;
 pub mod triage;
 pub mod vocab;
