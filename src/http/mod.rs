@@ -1,5 +1,6 @@
 //! The HTTP layer: a thin axum router over the triage use case. No clinical logic lives here.
 
+mod cds;
 mod triage;
 
 use crate::cli::PathwaysArg;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
         .route("/v1/triage", post(triage::triage))
+        .merge(cds::routes())
         .with_state(state)
 }
 

@@ -1,0 +1,215 @@
+//! CDS Hooks 2.0 services over the triage pathway (contract section 7).
+//!
+//! `facet-pain-next-step` answers the `patient-view` hook: it reads the patient's prefetched FHIR R4
+//! record (facet procedures, pain scores, active conditions), maps it to a triage request
+//! ([`mapping`]), walks the pathway and answers with cards ([`cards`]). Nothing here knows an option
+//! id, an alert code or a threshold: those come from the pathway. The HTTP binding lives in
+//! `crate::http`; this module is transport-free.
+
+pub mod cards;
+pub mod feedback;
+pub mod fhir;
+pub mod hook;
+pub mod mapping;
+pub mod outcome;
+
+use crate::engine;
+use crate::pathway::PathwaySet;
+use cards::CdsResponse;
+use hook::{CONDITIONS, PAIN, PATIENT, PROCEDURES, PrefetchKey};
+use mapping::Mapping;
+use outcome::CdsError;
+use serde_json::{Map, Value, json};
+
+/// Id of the patient-view service.
+pub const PATIENT_VIEW_SERVICE: &str = "facet-pain-next-step";
+
+/// A CDS service this server offers.
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    pub id: &'static str,
+    pub hook: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub prefetch: &'static [PrefetchKey],
+}
+
+/// Every service, in discovery order.
+pub const SERVICES: &[Service] = &[Service {
+    id: PATIENT_VIEW_SERVICE,
+    hook: "patient-view",
+    title: "Facet joint pain: next step",
+    description: "Ranks the next options after the patient's latest spinal facet procedure \
+        (intra-articular injection, medial branch block or radiofrequency ablation), from the \
+        pain scores recorded around it, with the evidence for each.",
+    prefetch: &[PATIENT, PROCEDURES, PAIN, CONDITIONS],
+}];
+
+/// The service with this id.
+pub fn service(id: &str) -> Option<&'static Service> {
+    SERVICES.iter().find(|service| service.id == id)
+}
+
+/// The 2.0-safe prefetch template of a key: a read, or a type search with token, `_sort` and
+/// `_count` parameters only.
+fn template(key: &PrefetchKey) -> String {
+    let patient = "{{context.patientId}}";
+    match key.name {
+        "patient" => format!("Patient/{patient}"),
+        "procedures" => {
+            let codes: Vec<String> = mapping::facet_cpt_codes()
+                .map(|code| format!("{}|{code}", fhir::CPT))
+                .collect();
+            format!(
+                "Procedure?patient={patient}&code={}&_sort=-date",
+                codes.join(",")
+            )
+        }
+        "pain" => format!(
+            "Observation?patient={patient}&code={}|{}&_sort=-date&_count=100",
+            fhir::LOINC,
+            mapping::PAIN_SCORE_LOINC
+        ),
+        _ => format!("Condition?patient={patient}&clinical-status=active"),
+    }
+}
+
+/// The discovery document: `{"services": [...]}`.
+pub fn discovery(pathways: &PathwaySet) -> Value {
+    let pathway = pathways.default_pathway();
+    let services: Vec<Value> = SERVICES
+        .iter()
+        .map(|service| {
+            let prefetch: Map<String, Value> = service
+                .prefetch
+                .iter()
+                .map(|key| (key.name.to_owned(), Value::String(template(key))))
+                .collect();
+            json!({
+                "hook": service.hook,
+                "title": service.title,
+                "description": service.description,
+                "id": service.id,
+                "prefetch": prefetch,
+                "usageRequirements": "Send the prefetch keys procedures, pain and conditions; \
+                    the service never queries the FHIR server and answers 412 without them.",
+                "extension": {"org.facet-triage.pathway": {
+                    "id": pathway.id, "version": pathway.version, "digest": pathway.digest}},
+            })
+        })
+        .collect();
+    json!({ "services": services })
+}
+
+/// How a successful call ended, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallResult {
+    /// The pathway answered: an options card and any alert cards.
+    Cards,
+    /// No completed facet procedure in the record: no cards.
+    NoFacetProcedure,
+    /// A facet procedure the record does not let us assess: one `info` card.
+    Unassessable,
+}
+
+impl CallResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallResult::Cards => "cards",
+            CallResult::NoFacetProcedure => "no_facet_procedure",
+            CallResult::Unassessable => "unassessable",
+        }
+    }
+}
+
+/// A successful call: the response body and how it ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallOutcome {
+    pub body: Vec<u8>,
+    pub result: CallResult,
+}
+
+/// Answers one call of `service_id` with a CDS Hooks response body.
+pub fn call(pathways: &PathwaySet, service_id: &str, body: &[u8]) -> Result<CallOutcome, CdsError> {
+    let service = service(service_id).ok_or_else(CdsError::unknown_service)?;
+    let call = hook::parse(body, service.hook)?;
+    let pathway = pathways.default_pathway();
+    let (response, result) = match mapping::map(&call.prefetch)? {
+        Mapping::NoFacetProcedure => (
+            CdsResponse { cards: Vec::new() },
+            CallResult::NoFacetProcedure,
+        ),
+        Mapping::Unassessable(gap) => (
+            CdsResponse {
+                cards: vec![cards::unassessable_card(pathway, &gap, &call)],
+            },
+            CallResult::Unassessable,
+        ),
+        Mapping::Mapped(mapped) => match pathway.resolve(&mapped.request) {
+            Ok(resolved) => {
+                let answer = engine::evaluate(pathway, &mapped.request, resolved, false);
+                (
+                    CdsResponse {
+                        cards: cards::triage_cards(pathway, &answer, &mapped, &call),
+                    },
+                    CallResult::Cards,
+                )
+            }
+            Err(_) => {
+                let gap = mapping::Unassessable {
+                    procedure: Some(mapped.index.clone()),
+                    missing: vec![
+                        "a pathway that covers this spinal region: the loaded pathway does not",
+                    ],
+                    red_flags: mapped.red_flags.clone(),
+                };
+                (
+                    CdsResponse {
+                        cards: vec![cards::unassessable_card(pathway, &gap, &call)],
+                    },
+                    CallResult::Unassessable,
+                )
+            }
+        },
+    };
+    let body = serde_json::to_vec(&response)
+        .map_err(|_| CdsError::new(500, "exception", "the response could not be written", None))?;
+    Ok(CallOutcome { body, result })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovery_lists_the_patient_view_service_with_safe_templates() {
+        let pathways = PathwaySet::embedded().unwrap();
+        let document = discovery(&pathways);
+        let service = &document["services"][0];
+        assert_eq!(service["id"], PATIENT_VIEW_SERVICE);
+        assert_eq!(service["hook"], "patient-view");
+        let prefetch = service["prefetch"].as_object().unwrap();
+        let mut keys: Vec<&str> = prefetch.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["conditions", "pain", "patient", "procedures"]);
+        for template in prefetch.values() {
+            let template = template.as_str().unwrap();
+            // 2.0-safe: only the root-level patientId token, no FHIRPath.
+            assert_eq!(template.matches("{{").count(), 1, "{template}");
+            assert!(template.contains("{{context.patientId}}"), "{template}");
+        }
+        assert!(prefetch["procedures"].as_str().unwrap().contains("|64636"));
+        assert!(
+            prefetch["pain"]
+                .as_str()
+                .unwrap()
+                .contains("http://loinc.org|72514-3")
+        );
+    }
+
+    #[test]
+    fn an_unknown_service_is_404() {
+        let pathways = PathwaySet::embedded().unwrap();
+        assert_eq!(call(&pathways, "nope", b"{}").unwrap_err().status, 404);
+    }
+}

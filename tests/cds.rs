@@ -1,0 +1,792 @@
+//! CDS Hooks 2.0 through the HTTP router: the fixture bundles of `tests/fixtures/cds/` (one per
+//! mapping path), the contract's `cds-example.json`, discovery, feedback and errors. Every response
+//! is checked against the JSON Schemas of `tests/fixtures/cds/schemas/` and the invariants
+//! cds-resp-1..7; every emitted FHIR resource is written to `target/tmp/cds-fhir/` for
+//! `.ci/validate-fhir.js`, which checks it against the official FHIR R4 JSON schema.
+
+use axum::body::{Body, to_bytes};
+use axum::http::{Request, header};
+use facet_triage::http::{AppState, router};
+use facet_triage::pathway::PathwaySet;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
+use tower::ServiceExt;
+
+const SERVICE: &str = "/cds-services/facet-pain-next-step";
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cds");
+
+fn pathways() -> Arc<PathwaySet> {
+    static SET: LazyLock<Arc<PathwaySet>> =
+        LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
+    Arc::clone(&SET)
+}
+
+fn app() -> axum::Router {
+    router(AppState {
+        pathways: pathways(),
+    })
+}
+
+struct Reply {
+    status: u16,
+    media: String,
+    bytes: Vec<u8>,
+    json: Value,
+}
+
+async fn send_to(
+    app: axum::Router,
+    method: &str,
+    path: &str,
+    body: Option<Vec<u8>>,
+    media: Option<&str>,
+) -> Reply {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(media) = media {
+        request = request.header(header::CONTENT_TYPE, media);
+    }
+    let response = app
+        .oneshot(
+            request
+                .body(body.map_or_else(Body::empty, Body::from))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let media = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply {
+        status,
+        media,
+        bytes,
+        json,
+    }
+}
+
+async fn post(path: &str, body: &Value) -> Reply {
+    send_to(
+        app(),
+        "POST",
+        path,
+        Some(serde_json::to_vec(body).unwrap()),
+        Some("application/json"),
+    )
+    .await
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = Path::new(FIXTURES).join("schemas").join(name);
+    jsonschema::validator_for(&read_json(&path))
+        .unwrap_or_else(|e| panic!("{name} is not a valid schema: {e}"))
+}
+
+static REQUEST_SCHEMA: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| schema("cds-hooks-request.schema.json"));
+static RESPONSE_SCHEMA: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| schema("cds-hooks-response.schema.json"));
+static DISCOVERY_SCHEMA: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| schema("cds-hooks-discovery.schema.json"));
+static FEEDBACK_SCHEMA: LazyLock<jsonschema::Validator> =
+    LazyLock::new(|| schema("cds-hooks-feedback.schema.json"));
+
+fn schema_errors(validator: &jsonschema::Validator, instance: &Value) -> Vec<String> {
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// Where the invariants cds-resp-1..7 (and the no-null/no-empty rule) are broken.
+fn invariant_errors(response: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    empty_or_null(response, "", true, &mut errors);
+    let cards = response["cards"].as_array().cloned().unwrap_or_default();
+    for (c, card) in cards.iter().enumerate() {
+        let suggestions = card["suggestions"].as_array().cloned().unwrap_or_default();
+        let recommended = suggestions
+            .iter()
+            .filter(|s| s["isRecommended"] == true)
+            .count();
+        if card["selectionBehavior"] == "at-most-one" && recommended > 1 {
+            errors.push(format!(
+                "cds-resp-1: card {c} recommends {recommended} suggestions"
+            ));
+        }
+        if !suggestions.is_empty() && card.get("selectionBehavior").is_none() {
+            errors.push(format!(
+                "cds-resp-6: card {c} has suggestions but no selectionBehavior"
+            ));
+        }
+        if let Some(summary) = card["summary"].as_str()
+            && summary.chars().count() >= 140
+        {
+            errors.push(format!("card {c}: summary has 140 characters or more"));
+        }
+        for reason in card["overrideReasons"].as_array().into_iter().flatten() {
+            if reason.get("display").is_none() {
+                errors.push(format!(
+                    "cds-resp-4: card {c} has an override reason without display"
+                ));
+            }
+        }
+        for link in card["links"].as_array().into_iter().flatten() {
+            if link.get("appContext").is_some() && link["type"] != "smart" {
+                errors.push(format!(
+                    "cds-resp-3: card {c} has appContext on a non-smart link"
+                ));
+            }
+        }
+        for (s, suggestion) in suggestions.iter().enumerate() {
+            if let Some(behavior) = suggestion.get("actionSelectionBehavior")
+                && !["all", "any", "at-most-one"].contains(&behavior.as_str().unwrap_or(""))
+            {
+                errors.push(format!("cds-resp-7: card {c} suggestion {s}"));
+            }
+            for action in suggestion["actions"].as_array().into_iter().flatten() {
+                if action.get("description").is_none() {
+                    errors.push(format!(
+                        "cds-resp-5: card {c} suggestion {s} action without description"
+                    ));
+                }
+                if action["type"] == "delete"
+                    && (action.get("resourceId").is_none() || action.get("resource").is_some())
+                {
+                    errors.push(format!("cds-resp-2: card {c} suggestion {s} delete action"));
+                }
+                if let Some(resource) = action.get("resource")
+                    && !resource.is_object()
+                {
+                    errors.push(format!(
+                        "card {c} suggestion {s}: resource is not an object"
+                    ));
+                }
+            }
+        }
+    }
+    errors
+}
+
+/// Optional members are omitted, never `null`, `""`, `[]` or `{}` (the top-level `cards` may be `[]`).
+fn empty_or_null(value: &Value, path: &str, top: bool, errors: &mut Vec<String>) {
+    match value {
+        Value::Null => errors.push(format!("{path} is null")),
+        Value::String(s) if s.is_empty() => errors.push(format!("{path} is an empty string")),
+        Value::Array(items) => {
+            if items.is_empty() && !(top && path == "/cards") {
+                errors.push(format!("{path} is an empty array"));
+            }
+            for (i, item) in items.iter().enumerate() {
+                empty_or_null(item, &format!("{path}/{i}"), false, errors);
+            }
+        }
+        Value::Object(members) => {
+            if members.is_empty() {
+                errors.push(format!("{path} is an empty object"));
+            }
+            for (key, member) in members {
+                empty_or_null(
+                    member,
+                    &format!("{path}/{key}"),
+                    top && path.is_empty(),
+                    errors,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every problem with a CDS Hooks response.
+fn response_errors(response: &Value) -> Vec<String> {
+    let mut errors = schema_errors(&RESPONSE_SCHEMA, response);
+    errors.extend(invariant_errors(response));
+    errors
+}
+
+/// Writes a FHIR resource for `.ci/validate-fhir.js`.
+fn dump_fhir(name: &str, resource: &Value) {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cds-fhir");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_vec_pretty(resource).unwrap(),
+    )
+    .unwrap();
+}
+
+fn dump_service_requests(name: &str, response: &Value) -> usize {
+    let mut count = 0;
+    for card in response["cards"].as_array().into_iter().flatten() {
+        for suggestion in card["suggestions"].as_array().into_iter().flatten() {
+            for action in suggestion["actions"].as_array().into_iter().flatten() {
+                if let Some(resource) = action.get("resource") {
+                    count += 1;
+                    dump_fhir(&format!("{name}-service-request-{count}"), resource);
+                }
+            }
+        }
+    }
+    count
+}
+
+fn options_card(response: &Value) -> Option<&Value> {
+    response["cards"]
+        .as_array()?
+        .iter()
+        .find(|card| card.get("suggestions").is_some())
+}
+
+/// Option ids in suggestion order, read through the card's extension.
+fn suggested_ids(card: &Value) -> Vec<String> {
+    let options = card["extension"]["org.facet-triage.options"]
+        .as_array()
+        .unwrap();
+    card["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            options
+                .iter()
+                .find(|o| o["suggestion"] == s["uuid"])
+                .and_then(|o| o["id"].as_str())
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn same_json(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            (a - b).abs() <= 1e-9 * a.abs().max(1.0)
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| b.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(v, w)| same_json(v, w))
+        }
+        _ => expected == actual,
+    }
+}
+
+/// Every problem with one fixture's answer.
+async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let request = &fixture["request"];
+    let expect = &fixture["expect"];
+    for error in schema_errors(&REQUEST_SCHEMA, request) {
+        problems.push(format!(
+            "request fixture breaks the request schema: {error}"
+        ));
+    }
+    let reply = post(SERVICE, request).await;
+    if reply.status != expect["status"].as_u64().unwrap() as u16 {
+        problems.push(format!(
+            "status {} (expected {})",
+            reply.status, expect["status"]
+        ));
+        return problems;
+    }
+    let response = &reply.json;
+    if reply.status != 200 {
+        if response["resourceType"] != "OperationOutcome" || reply.media != "application/fhir+json"
+        {
+            problems.push(format!(
+                "error is not an OperationOutcome: {} {response}",
+                reply.media
+            ));
+        }
+        dump_fhir(&format!("{name}-operation-outcome"), response);
+        let named: Vec<&str> = response["issue"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|issue| issue["expression"].as_array().into_iter().flatten())
+            .filter_map(Value::as_str)
+            .collect();
+        for expected in expect["operation_outcome_expressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            if !named.contains(&expected.as_str().unwrap()) {
+                problems.push(format!(
+                    "OperationOutcome does not name {expected}: {named:?}"
+                ));
+            }
+        }
+        return problems;
+    }
+    for error in response_errors(response) {
+        problems.push(format!("response: {error}"));
+    }
+    let cards = response["cards"].as_array().unwrap();
+    if let Some(count) = expect["cards"].as_u64()
+        && cards.len() as u64 != count
+    {
+        problems.push(format!("{} cards (expected {count})", cards.len()));
+    }
+    for needle in expect["info_card_mentions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let found = cards.iter().any(|c| {
+            c["indicator"] == "info"
+                && c["detail"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(needle.as_str().unwrap())
+        });
+        if !found {
+            problems.push(format!("no info card mentions {needle}"));
+        }
+    }
+    if let Some(indicator) = expect.get("first_card_indicator")
+        && cards.first().map(|c| &c["indicator"]) != Some(indicator)
+    {
+        problems.push(format!("first card is not {indicator}"));
+    }
+    for alert in expect["alert_cards"].as_array().into_iter().flatten() {
+        let found = cards.iter().any(|c| {
+            c["indicator"] == alert["indicator"]
+                && c["extension"]["org.facet-triage.alert"] == alert["code"]
+        });
+        if !found {
+            problems.push(format!("no alert card {alert}"));
+        }
+    }
+    if let Some(expected_alerts) = expect["alert_cards"].as_array() {
+        let alert_cards = cards
+            .iter()
+            .filter(|c| c["extension"].get("org.facet-triage.alert").is_some())
+            .count();
+        if alert_cards != expected_alerts.len() {
+            problems.push(format!(
+                "{alert_cards} alert cards (expected {})",
+                expected_alerts.len()
+            ));
+        }
+    }
+    let Some(top) = expect.get("top_option") else {
+        return problems;
+    };
+    let Some(card) = options_card(response) else {
+        problems.push("no options card".into());
+        return problems;
+    };
+    let ids = suggested_ids(card);
+    if ids.first() != top.as_str().map(str::to_owned).as_ref() {
+        problems.push(format!("top suggestion {:?} (expected {top})", ids.first()));
+    }
+    let suggestions = card["suggestions"].as_array().unwrap();
+    if suggestions[0]["isRecommended"] != true
+        || suggestions[1..]
+            .iter()
+            .any(|s| s.get("isRecommended").is_some())
+    {
+        problems.push("only the first suggestion may be, and must be, isRecommended".into());
+    }
+    if card["selectionBehavior"] != "at-most-one" {
+        problems.push("selectionBehavior is not at-most-one".into());
+    }
+    let mut last = 0;
+    for id in expect["options_in_order"].as_array().into_iter().flatten() {
+        match ids.iter().position(|i| i == id.as_str().unwrap()) {
+            Some(position) if position >= last => last = position,
+            _ => problems.push(format!("{id} missing or out of order in {ids:?}")),
+        }
+    }
+    for id in expect["absent_options"].as_array().into_iter().flatten() {
+        if ids.iter().any(|i| i == id.as_str().unwrap()) {
+            problems.push(format!("{id} is suggested but should be avoided"));
+        }
+    }
+    if let Some(expected) = expect.get("request") {
+        let mapped = &card["extension"]["org.facet-triage.request"];
+        if !same_json(expected, mapped) {
+            problems.push(format!("mapped request {mapped} (expected {expected})"));
+        }
+    }
+    if let Some(assessment) = expect.get("assessment")
+        && &card["extension"]["org.facet-triage.assessment"] != assessment
+    {
+        problems.push(format!(
+            "assessment {} (expected {assessment})",
+            card["extension"]["org.facet-triage.assessment"]
+        ));
+    }
+    let pathway = pathways().default_pathway().clone();
+    if card["extension"]["org.facet-triage.pathway"]
+        != json!({"id": pathway.id, "version": pathway.version, "digest": pathway.digest})
+    {
+        problems.push("options card does not name the pathway's id, version and digest".into());
+    }
+    if card["links"]
+        .as_array()
+        .is_none_or(|links| links.is_empty())
+    {
+        problems.push("options card has no links to the pathway's sources".into());
+    }
+    let region = facet_triage::vocab::Region::parse(
+        card["extension"]["org.facet-triage.request"]["region"]
+            .as_str()
+            .unwrap_or(""),
+    )
+    .unwrap();
+    let slot = pathway.region_slot(region).unwrap();
+    let patient = format!(
+        "Patient/{}",
+        request["context"]["patientId"].as_str().unwrap()
+    );
+    for (suggestion, id) in suggestions.iter().zip(&ids) {
+        let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
+        let codes: Vec<Value> = option.codes[slot]
+            .iter()
+            .map(|c| json!({"system": c.system, "code": c.code, "display": c.display}))
+            .collect();
+        let actions = suggestion["actions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if codes.is_empty() != actions.is_empty() {
+            problems.push(format!(
+                "{id}: orderable options, and only they, carry an order"
+            ));
+        }
+        for action in &actions {
+            let resource = &action["resource"];
+            if action["type"] != "create"
+                || resource["resourceType"] != "ServiceRequest"
+                || resource["status"] != "draft"
+                || resource["code"]["coding"] != Value::Array(codes.clone())
+                || resource["subject"]["reference"] != patient
+            {
+                problems.push(format!("{id}: the action is not a draft ServiceRequest with the option's codes: {action}"));
+            }
+        }
+    }
+    dump_service_requests(name, response);
+    problems
+}
+
+#[tokio::test]
+async fn every_mapping_fixture_gets_the_expected_answer() {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(FIXTURES)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter(|p| p.file_stem().is_some_and(|s| s != "contract-example"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 9, "fixture bundles are missing: {paths:?}");
+    let mut failures = Vec::new();
+    for path in &paths {
+        let name = path.file_stem().unwrap().to_str().unwrap();
+        for problem in check_fixture(name, &read_json(path)).await {
+            failures.push(format!("{name}: {problem}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn contract_example() -> Value {
+    read_json(&Path::new(FIXTURES).join("contract-example.json"))
+}
+
+#[tokio::test]
+async fn the_contract_example_puts_its_expected_option_first() {
+    let example = contract_example();
+    assert!(schema_errors(&REQUEST_SCHEMA, &example["request"]).is_empty());
+    let reply = post(SERVICE, &example["request"]).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(response_errors(&reply.json), Vec::<String>::new());
+    let card = options_card(&reply.json).expect("an options card");
+    assert_eq!(
+        suggested_ids(card).first().map(String::as_str),
+        example["expected_top_option"].as_str()
+    );
+    assert_eq!(card["suggestions"][0]["isRecommended"], true);
+    let mapped = &card["extension"]["org.facet-triage.request"];
+    assert_eq!(mapped["procedure"], "medial_branch_block");
+    assert_eq!(mapped["region"], "lumbar");
+    assert_eq!(
+        mapped["relief_duration"],
+        json!({"value": 8.0, "unit": "h"})
+    );
+    assert!(mapped.get("block_number").is_none());
+    assert!(dump_service_requests("contract-example", &reply.json) > 0);
+    // The same call answers byte for byte the same, uuids included.
+    assert_eq!(post(SERVICE, &example["request"]).await.bytes, reply.bytes);
+}
+
+#[tokio::test]
+async fn empty_procedures_give_no_cards_and_absent_prefetch_gives_412() {
+    let mut request = contract_example()["request"].clone();
+    request["prefetch"]["procedures"] =
+        json!({"resourceType": "Bundle", "type": "searchset", "total": 0});
+    let reply = post(SERVICE, &request).await;
+    assert_eq!(
+        (reply.status, reply.json.clone()),
+        (200, json!({"cards": []}))
+    );
+    assert!(response_errors(&reply.json).is_empty());
+
+    request.as_object_mut().unwrap().remove("prefetch");
+    let reply = post(SERVICE, &request).await;
+    assert_eq!(reply.status, 412);
+    assert_eq!(reply.media, "application/fhir+json");
+    assert_eq!(reply.json["resourceType"], "OperationOutcome");
+    let named: Vec<&Value> = reply.json["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["expression"][0])
+        .collect();
+    assert_eq!(
+        named,
+        [
+            &json!("prefetch.procedures"),
+            &json!("prefetch.pain"),
+            &json!("prefetch.conditions")
+        ]
+    );
+    dump_fhir("no-prefetch-operation-outcome", &reply.json);
+}
+
+#[tokio::test]
+async fn discovery_lists_the_service_and_matches_the_schema() {
+    let reply = send_to(app(), "GET", "/cds-services", None, None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        schema_errors(&DISCOVERY_SCHEMA, &reply.json),
+        Vec::<String>::new()
+    );
+    let service = &reply.json["services"][0];
+    assert_eq!(service["id"], "facet-pain-next-step");
+    assert_eq!(service["hook"], "patient-view");
+    for key in ["patient", "procedures", "pain", "conditions"] {
+        assert!(service["prefetch"][key].is_string(), "{key}");
+    }
+}
+
+#[tokio::test]
+async fn errors_under_cds_services_are_operation_outcomes() {
+    let example = serde_json::to_vec(&contract_example()["request"]).unwrap();
+    let mut wrong_hook = contract_example()["request"].clone();
+    wrong_hook["hook"] = json!("order-select");
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<Vec<u8>>,
+        Option<&'a str>,
+        u16,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "unsupported-media",
+            "POST",
+            SERVICE,
+            Some(example.clone()),
+            Some("text/plain"),
+            415,
+        ),
+        (
+            "malformed",
+            "POST",
+            SERVICE,
+            Some(b"{\"hook\": ".to_vec()),
+            Some("application/json"),
+            400,
+        ),
+        (
+            "wrong-hook",
+            "POST",
+            SERVICE,
+            Some(serde_json::to_vec(&wrong_hook).unwrap()),
+            Some("application/json"),
+            400,
+        ),
+        (
+            "unknown-service",
+            "POST",
+            "/cds-services/nope",
+            Some(example.clone()),
+            Some("application/json"),
+            404,
+        ),
+        (
+            "unknown-route",
+            "GET",
+            "/cds-services/nope/other",
+            None,
+            None,
+            404,
+        ),
+        ("wrong-method", "GET", SERVICE, None, None, 405),
+        (
+            "discovery-method",
+            "DELETE",
+            "/cds-services",
+            None,
+            None,
+            405,
+        ),
+        (
+            "too-large",
+            "POST",
+            SERVICE,
+            Some(vec![b' '; 1024 * 1024 + 1]),
+            Some("application/json"),
+            413,
+        ),
+    ];
+    for (name, method, path, body, media, status) in cases {
+        let reply = send_to(app(), method, path, body, media).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.json);
+        assert_eq!(reply.media, "application/fhir+json", "{name}");
+        assert_eq!(reply.json["resourceType"], "OperationOutcome", "{name}");
+        assert!(reply.json["issue"][0]["diagnostics"].is_string(), "{name}");
+        dump_fhir(&format!("error-{name}"), &reply.json);
+    }
+}
+
+#[test]
+fn the_checks_reject_the_invalid_response_fixtures() {
+    let dir = Path::new(FIXTURES).join("invalid-responses");
+    let fixture = |name: &str| read_json(&dir.join(format!("{name}.json")))["response"].clone();
+
+    let null_detail = fixture("null-detail");
+    assert!(!schema_errors(&RESPONSE_SCHEMA, &null_detail).is_empty());
+    let mut control = null_detail.clone();
+    control["cards"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("detail");
+    assert_eq!(
+        response_errors(&control),
+        Vec::<String>::new(),
+        "the control must pass"
+    );
+
+    let long_summary = fixture("summary-140");
+    assert_eq!(
+        long_summary["cards"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        140
+    );
+    assert!(!schema_errors(&RESPONSE_SCHEMA, &long_summary).is_empty());
+    assert!(!invariant_errors(&long_summary).is_empty());
+    let mut control = long_summary.clone();
+    control["cards"][0]["summary"] = json!("x".repeat(139));
+    assert_eq!(response_errors(&control), Vec::<String>::new());
+
+    let two = fixture("two-recommended");
+    assert!(!schema_errors(&RESPONSE_SCHEMA, &two).is_empty());
+    assert!(
+        invariant_errors(&two)
+            .iter()
+            .any(|e| e.starts_with("cds-resp-1"))
+    );
+    let mut control = two.clone();
+    control["cards"][0]["selectionBehavior"] = json!("any");
+    assert_eq!(response_errors(&control), Vec::<String>::new());
+}
+
+#[test]
+fn feedback_is_validated_idempotent_and_counted() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    metrics::with_local_recorder(&recorder, || {
+        runtime.block_on(async {
+            let app = app();
+            let call = |app: axum::Router, path: &str, body: &Value| {
+                let bytes = serde_json::to_vec(body).unwrap();
+                let path = path.to_owned();
+                async move { send_to(app, "POST", &path, Some(bytes), Some("application/json")).await }
+            };
+            let answer = call(app.clone(), SERVICE, &contract_example()["request"]).await;
+            let card = options_card(&answer.json).unwrap();
+            let feedback = json!({"feedback": [{
+                "card": card["uuid"],
+                "outcome": "accepted",
+                "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}],
+                "outcomeTimestamp": "2026-11-03T09:00:00Z"}]});
+            assert!(schema_errors(&FEEDBACK_SCHEMA, &feedback).is_empty());
+            let path = format!("{SERVICE}/feedback");
+
+            let first = call(app.clone(), &path, &feedback).await;
+            assert_eq!(first.status, 200, "{}", first.json);
+            assert_eq!(first.json, json!({"accepted": 1, "overridden": 0, "duplicates": 0}));
+            let repeat = call(app.clone(), &path, &feedback).await;
+            assert_eq!(repeat.status, 200);
+            assert_eq!(repeat.json, json!({"accepted": 0, "overridden": 0, "duplicates": 1}));
+
+            let overridden = json!({"feedback": [{"card": card["uuid"], "outcome": "overridden",
+                "overrideReason": {"userComment": "patient prefers physical therapy"},
+                "outcomeTimestamp": "2026-11-03T09:10:00Z"}]});
+            assert!(schema_errors(&FEEDBACK_SCHEMA, &overridden).is_empty());
+            assert_eq!(call(app.clone(), &path, &overridden).await.json["overridden"], 1);
+
+            let invalid = json!({"feedback": [{"card": card["uuid"], "outcome": "accepted",
+                "outcomeTimestamp": "2026-11-03T09:00:00Z"}]});
+            assert!(!schema_errors(&FEEDBACK_SCHEMA, &invalid).is_empty());
+            let rejected = call(app.clone(), &path, &invalid).await;
+            assert_eq!(rejected.status, 400);
+            assert_eq!(rejected.json["issue"][0]["expression"][0], "feedback[0].acceptedSuggestions");
+            dump_fhir("feedback-invalid-operation-outcome", &rejected.json);
+            let unknown = call(app, "/cds-services/nope/feedback", &feedback).await;
+            assert_eq!(unknown.status, 404);
+        })
+    });
+    let text = handle.render();
+    let line = |needle: &str| {
+        text.lines()
+            .find(|l| l.starts_with(needle))
+            .unwrap_or_else(|| panic!("no {needle} in\n{text}"))
+            .to_owned()
+    };
+    assert!(
+        line("cds_feedback_total{service=\"facet-pain-next-step\",outcome=\"accepted\"}")
+            .ends_with(" 1")
+    );
+    assert!(
+        line("cds_feedback_total{service=\"facet-pain-next-step\",outcome=\"overridden\"}")
+            .ends_with(" 1")
+    );
+    assert!(
+        line("cds_feedback_duplicates_total{service=\"facet-pain-next-step\"}").ends_with(" 1")
+    );
+    assert!(
+        line("cds_service_calls_total{service=\"facet-pain-next-step\",result=\"cards\"}")
+            .ends_with(" 1")
+    );
+}
