@@ -62,6 +62,9 @@ struct Compiler {
     nodes: HashMap<String, usize>,
     named_conditions: HashMap<String, usize>,
     named_files: Vec<Option<Spanned<ConditionFile>>>,
+    /// Where each named condition's `when` is, kept apart because `named_files` entries are taken
+    /// out while they compile.
+    named_spans: Vec<Range<usize>>,
     named_compiled: Vec<Option<Option<Condition>>>,
     named_in_progress: Vec<bool>,
 }
@@ -319,6 +322,7 @@ impl Compiler {
         );
         self.named_compiled = vec![None; file.conditions.len()];
         self.named_in_progress = vec![false; file.conditions.len()];
+        self.named_spans = file.conditions.iter().map(|c| c.when.span()).collect();
         self.named_files = file.conditions.into_iter().map(|c| Some(c.when)).collect();
         for index in 0..self.named_files.len() {
             self.named_condition(index);
@@ -731,10 +735,10 @@ impl Compiler {
             return done.clone();
         }
         if self.named_in_progress[index] {
-            let span = self.named_files[index]
-                .as_ref()
-                .map_or(0..0, |file| file.span());
-            self.error(span, "condition refers to itself through `condition`");
+            self.error(
+                self.named_spans[index].clone(),
+                "condition refers to itself through `condition`",
+            );
             self.named_compiled[index] = Some(None);
             return None;
         }

@@ -483,3 +483,35 @@ pub struct ProvenanceFlag {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extrapolated_from: Option<Region>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bound(limit: f64, strict: bool) -> Option<Bound> {
+        Some(Bound {
+            limit,
+            strict,
+            shown: Shown::Number(Quantity::Percent, limit),
+        })
+    }
+
+    #[test]
+    fn bounds_tell_which_side_a_value_misses() {
+        let inclusive = Bounds {
+            lower: bound(1.0, false),
+            upper: bound(4.0, false),
+        };
+        assert!(inclusive.contains(1.0) && inclusive.contains(4.0));
+        assert!(inclusive.short_of(0.99) && !inclusive.short_of(1.0));
+        assert!(inclusive.exceeds(4.01) && !inclusive.exceeds(4.0));
+        let strict = Bounds {
+            lower: bound(50.0, true),
+            upper: None,
+        };
+        assert!(strict.short_of(50.0) && !strict.contains(50.0) && strict.contains(50.1));
+        assert!(!strict.exceeds(1e9), "no upper bound is never exceeded");
+        assert_eq!(ParamValue::Bounds(inclusive).text(), "1% to 4%");
+        assert_eq!(ParamValue::Bounds(strict).text(), "more than 50%");
+    }
+}
