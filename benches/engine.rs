@@ -79,6 +79,28 @@ fn evaluate(c: &mut Criterion) {
         });
     }
     let mut next = 0;
+    c.bench_function("parse request", |b| {
+        b.iter(|| {
+            let body = REQUESTS[next % REQUESTS.len()];
+            next += 1;
+            black_box(request::parse(black_box(body.as_bytes())).expect("a valid request"))
+        })
+    });
+    let responses: Vec<_> = requests
+        .iter()
+        .map(|(request, resolved)| engine::evaluate(pathway, request, *resolved, false))
+        .collect();
+    let mut next = 0;
+    c.bench_function("serialize response", |b| {
+        b.iter(|| {
+            let response = &responses[next % responses.len()];
+            next += 1;
+            let mut body = Vec::with_capacity(8192);
+            serde_json::to_writer(&mut body, black_box(response)).expect("serializes");
+            black_box(body)
+        })
+    });
+    let mut next = 0;
     c.bench_function("parse + evaluate + serialize", |b| {
         b.iter(|| {
             let body = REQUESTS[next % REQUESTS.len()];

@@ -8,6 +8,7 @@
 use crate::json::{self, Json, SyntaxError, push_pointer_token};
 use crate::vocab::{Anesthetic, Duration, DurationUnit, Guidance, Procedure, RedFlag, Region};
 use serde::Serialize;
+use std::fmt;
 
 /// Longest accepted relief duration, whatever the unit: 100 years.
 const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
@@ -190,7 +191,7 @@ pub fn from_json(document: &Json) -> Result<TriageRequest, RequestError> {
 
     // Rules that relate fields to each other; only checked where the fields themselves were valid.
     if let (Some(percent), Some(duration)) = (percent_relief, relief_duration) {
-        require_duration_with_relief(percent, duration, "/relief_duration/value", &mut errors);
+        require_duration_with_relief(percent, duration, &"/relief_duration/value", &mut errors);
     }
     if let Some(procedure) = procedure
         && procedure != Procedure::MedialBranchBlock
@@ -272,6 +273,22 @@ pub fn from_json(document: &Json) -> Result<TriageRequest, RequestError> {
     })
 }
 
+/// Where a member is: its object's JSON Pointer and its name. Written out only when an error names it.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    base: &'a str,
+    name: &'a str,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut pointer = String::with_capacity(self.base.len() + self.name.len() + 1);
+        pointer.push_str(self.base);
+        push_pointer_token(&mut pointer, self.name);
+        f.write_str(&pointer)
+    }
+}
+
 /// Reads the members of one JSON object against the list of fields it may have.
 struct ObjectReader<'a, 'e> {
     members: &'a [(String, Json)],
@@ -288,12 +305,11 @@ impl<'a, 'e> ObjectReader<'a, 'e> {
         errors: &'e mut Vec<FieldError>,
     ) -> Self {
         for (index, (key, _)) in members.iter().enumerate() {
-            let mut pointer = base.to_owned();
-            push_pointer_token(&mut pointer, key);
+            let at = At { base, name: key };
             if !known.contains(&key.as_str()) {
-                errors.push(FieldError::new(pointer, "unknown field"));
+                errors.push(FieldError::new(at.to_string(), "unknown field"));
             } else if members[..index].iter().any(|(earlier, _)| earlier == key) {
-                errors.push(FieldError::new(pointer, "duplicate key"));
+                errors.push(FieldError::new(at.to_string(), "duplicate key"));
             }
         }
         ObjectReader {
@@ -303,23 +319,24 @@ impl<'a, 'e> ObjectReader<'a, 'e> {
         }
     }
 
-    fn pointer(&self, name: &str) -> String {
-        let mut pointer = self.base.to_owned();
-        push_pointer_token(&mut pointer, name);
-        pointer
+    fn at(&self, name: &'a str) -> At<'a> {
+        At {
+            base: self.base,
+            name,
+        }
     }
 
     /// A field that may be absent. `Some((pointer, value))` when present and not `null`.
-    fn optional(&mut self, name: &str) -> Option<(String, &'a Json)> {
+    fn optional(&mut self, name: &'a str) -> Option<(At<'a>, &'a Json)> {
         let value = self
             .members
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value)?;
-        let pointer = self.pointer(name);
+        let pointer = self.at(name);
         if *value == Json::Null {
             self.errors.push(FieldError::new(
-                pointer,
+                pointer.to_string(),
                 "must not be null; leave the field out instead",
             ));
             return None;
@@ -328,10 +345,11 @@ impl<'a, 'e> ObjectReader<'a, 'e> {
     }
 
     /// A field that must be present.
-    fn required(&mut self, name: &str) -> Option<(String, &'a Json)> {
+    fn required(&mut self, name: &'a str) -> Option<(At<'a>, &'a Json)> {
         if !self.members.iter().any(|(key, _)| key == name) {
-            let pointer = self.pointer(name);
-            self.errors.push(FieldError::new(pointer, "is required"));
+            let pointer = self.at(name);
+            self.errors
+                .push(FieldError::new(pointer.to_string(), "is required"));
             return None;
         }
         self.optional(name)
@@ -340,14 +358,19 @@ impl<'a, 'e> ObjectReader<'a, 'e> {
     fn finish(self) {}
 }
 
-fn type_error(pointer: &str, expected: &str, value: &Json, errors: &mut Vec<FieldError>) {
+fn type_error(
+    pointer: &dyn fmt::Display,
+    expected: &str,
+    value: &Json,
+    errors: &mut Vec<FieldError>,
+) {
     errors.push(FieldError::new(
-        pointer,
+        pointer.to_string(),
         format!("must be {expected}, not {}", value.type_name()),
     ));
 }
 
-fn boolean(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<bool> {
+fn boolean(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError>) -> Option<bool> {
     match value {
         Json::Bool(flag) => Some(*flag),
         other => {
@@ -357,7 +380,7 @@ fn boolean(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<
     }
 }
 
-fn number(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+fn number(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError>) -> Option<f64> {
     match value {
         Json::Number(number) => Some(*number),
         other => {
@@ -367,31 +390,39 @@ fn number(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<f
     }
 }
 
-fn percent(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<f64> {
+fn percent(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError>) -> Option<f64> {
     let number = number(value, pointer, errors)?;
     if (0.0..=100.0).contains(&number) {
         Some(number)
     } else {
-        errors.push(FieldError::new(pointer, "must be a number from 0 to 100"));
+        errors.push(FieldError::new(
+            pointer.to_string(),
+            "must be a number from 0 to 100",
+        ));
         None
     }
 }
 
-fn bounded(value: &Json, pointer: &str, max: f64, errors: &mut Vec<FieldError>) -> Option<f64> {
+fn bounded(
+    value: &Json,
+    pointer: &dyn fmt::Display,
+    max: f64,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
     let number = number(value, pointer, errors)?;
     if (0.0..=max).contains(&number) {
         Some(number)
     } else {
         let mut message = String::from("must be a number from 0 to ");
         let _ = crate::vocab::write_number(&mut message, max);
-        errors.push(FieldError::new(pointer, message));
+        errors.push(FieldError::new(pointer.to_string(), message));
         None
     }
 }
 
 fn enumeration<T>(
     value: &Json,
-    pointer: &str,
+    pointer: &dyn fmt::Display,
     parse: fn(&str) -> Option<T>,
     names: &[&str],
     errors: &mut Vec<FieldError>,
@@ -401,7 +432,7 @@ fn enumeration<T>(
             let parsed = parse(text);
             if parsed.is_none() {
                 errors.push(FieldError::new(
-                    pointer,
+                    pointer.to_string(),
                     format!("must be one of: {}", names.join(", ")),
                 ));
             }
@@ -419,12 +450,16 @@ fn enumeration<T>(
     }
 }
 
-fn identifier(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+fn identifier(
+    value: &Json,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
     match value {
         Json::String(text) if !text.is_empty() && text.len() <= MAX_ID_LEN => Some(text.clone()),
         Json::String(_) => {
             errors.push(FieldError::new(
-                pointer,
+                pointer.to_string(),
                 format!("must be an id of 1 to {MAX_ID_LEN} characters"),
             ));
             None
@@ -436,12 +471,16 @@ fn identifier(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Opti
     }
 }
 
-fn block_number(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<u8> {
+fn block_number(
+    value: &Json,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<u8> {
     match value {
         Json::Number(n) if *n == 1.0 => Some(1),
         Json::Number(n) if *n == 2.0 => Some(2),
         Json::Number(_) => {
-            errors.push(FieldError::new(pointer, "must be 1 or 2"));
+            errors.push(FieldError::new(pointer.to_string(), "must be 1 or 2"));
             None
         }
         other => {
@@ -451,16 +490,23 @@ fn block_number(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Op
     }
 }
 
-fn duration(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<Duration> {
+fn duration(
+    value: &Json,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<Duration> {
     let Json::Object(members) = value else {
         type_error(pointer, "an object with value and unit", value, errors);
         return None;
     };
-    let mut object = ObjectReader::new(members, pointer, DURATION_FIELDS, errors);
+    let base = pointer.to_string();
+    let mut object = ObjectReader::new(members, &base, DURATION_FIELDS, errors);
     let amount = object.required("value").and_then(|(p, v)| {
         let amount = number(v, &p, object.errors)?;
         if amount < 0.0 {
-            object.errors.push(FieldError::new(p, "must be at least 0"));
+            object
+                .errors
+                .push(FieldError::new(p.to_string(), "must be at least 0"));
             None
         } else {
             Some((p, amount))
@@ -479,7 +525,10 @@ fn duration(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option
     let ((value_pointer, value), unit) = (amount?, unit?);
     let duration = Duration { value, unit };
     if duration.seconds() > MAX_DURATION_SECONDS {
-        errors.push(FieldError::new(value_pointer, "must not exceed 100 years"));
+        errors.push(FieldError::new(
+            value_pointer.to_string(),
+            "must not exceed 100 years",
+        ));
         return None;
     }
     Some(duration)
@@ -487,14 +536,15 @@ fn duration(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option
 
 fn previous_block(
     value: &Json,
-    pointer: &str,
+    pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> Option<PreviousBlock> {
     let Json::Object(members) = value else {
         type_error(pointer, "an object", value, errors);
         return None;
     };
-    let mut object = ObjectReader::new(members, pointer, PREVIOUS_BLOCK_FIELDS, errors);
+    let base = pointer.to_string();
+    let mut object = ObjectReader::new(members, &base, PREVIOUS_BLOCK_FIELDS, errors);
     let percent_relief = object
         .required("percent_relief")
         .and_then(|(p, v)| percent(v, &p, object.errors));
@@ -510,7 +560,7 @@ fn previous_block(
     require_duration_with_relief(
         percent_relief,
         relief_duration,
-        &format!("{pointer}/relief_duration/value"),
+        &format_args!("{base}/relief_duration/value"),
         errors,
     );
     if errors.len() > before {
@@ -523,7 +573,11 @@ fn previous_block(
     })
 }
 
-fn red_flags(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Option<Vec<RedFlag>> {
+fn red_flags(
+    value: &Json,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<Vec<RedFlag>> {
     let Json::Array(items) = value else {
         type_error(pointer, "an array of red flag names", value, errors);
         return None;
@@ -531,7 +585,7 @@ fn red_flags(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Optio
     let mut present = [false; RedFlag::ALL.len()];
     let before = errors.len();
     for (index, item) in items.iter().enumerate() {
-        let item_pointer = format!("{pointer}/{index}");
+        let item_pointer = format_args!("{pointer}/{index}");
         if let Some(flag) = enumeration(item, &item_pointer, RedFlag::parse, RedFlag::NAMES, errors)
         {
             present[flag.index()] = true;
@@ -549,12 +603,12 @@ fn red_flags(value: &Json, pointer: &str, errors: &mut Vec<FieldError>) -> Optio
 fn require_duration_with_relief(
     percent: f64,
     duration: Duration,
-    pointer: &str,
+    pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) {
     if percent > 0.0 && duration.value == 0.0 {
         errors.push(FieldError::new(
-            pointer,
+            pointer.to_string(),
             "must be greater than 0 when percent_relief is greater than 0",
         ));
     }

@@ -189,10 +189,12 @@ pub fn evaluate<'a>(
                 title: &option.title,
                 category: option.category,
                 evidence: &option.evidence[slot],
+                evidence_json: &option.evidence_json[slot],
                 rationale: offer.rationale.to_string(&ctx),
                 criteria,
                 citations,
                 codes: &option.codes[slot],
+                codes_json: option.codes_json[slot].as_deref(),
             }
         })
         .collect();

@@ -5,6 +5,7 @@ use crate::pathway::Code;
 use crate::pathway::Evidence;
 use crate::vocab::{Category, CriterionStatus, ResponseLevel, Severity};
 use serde::Serialize;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,7 +49,12 @@ pub struct RankedOption<'a> {
     pub title: &'a str,
     pub category: Category,
     /// Graded evidence; `evidence[0]` is the lead entry and does not depend on the profile.
+    #[serde(skip)]
     pub evidence: &'a [Evidence],
+    /// `evidence` as serialized once when the pathway was loaded.
+    #[serde(rename = "evidence")]
+    #[schema(value_type = Vec<Evidence>)]
+    pub evidence_json: &'a RawValue,
     /// Why this option, for this patient.
     pub rationale: String,
     /// Guideline or coverage criteria the option depends on.
@@ -56,8 +62,12 @@ pub struct RankedOption<'a> {
     /// Source ids, each resolvable in the pathway's sources.
     pub citations: Vec<&'a str>,
     /// Procedure codes (CPT) where the option is orderable.
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    #[serde(skip)]
     pub codes: &'a [Code],
+    /// `codes` as serialized once when the pathway was loaded; absent when there are none.
+    #[serde(rename = "codes", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Code>>)]
+    pub codes_json: Option<&'a RawValue>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

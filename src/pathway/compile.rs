@@ -1268,6 +1268,10 @@ impl Compiler {
                     ids
                 })
                 .collect();
+            let codes_json = codes
+                .iter()
+                .map(|codes| (!codes.is_empty()).then(|| raw_json(codes)))
+                .collect();
             compiled.push(OptionDef {
                 id: option.id.get_ref().clone(),
                 title: option.title.clone(),
@@ -1279,6 +1283,8 @@ impl Compiler {
                 serves: (0..self.regions.len())
                     .map(|slot| served.contains(&slot))
                     .collect(),
+                evidence_json: evidence.iter().map(|entries| raw_json(entries)).collect(),
+                codes_json,
                 evidence,
                 citations,
                 strength_rank: ranks,
@@ -1561,6 +1567,12 @@ impl Compiler {
             }
         }
     }
+}
+
+/// Serializes catalogue text once, so responses copy it instead of serializing it again.
+fn raw_json<T: serde::Serialize + ?Sized>(value: &T) -> Box<serde_json::value::RawValue> {
+    // Plain structs of strings and enums always serialize.
+    serde_json::value::to_raw_value(value).expect("catalogue entries serialize to JSON")
 }
 
 fn compatible(fact: FactType, kind: ParamKind) -> bool {

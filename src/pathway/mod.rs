@@ -23,6 +23,7 @@ use crate::request::{FieldError, TriageRequest};
 use crate::vocab::{Category, Duration, Region, ResponseLevel, Severity, Verification};
 use condition::Condition;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use template::Template;
 
 /// A validated, compiled pathway.
@@ -297,6 +298,10 @@ pub struct OptionDef {
     pub citations: Vec<Vec<usize>>,
     /// Per region slot: position of `evidence[0].strength` in the strength scale.
     pub strength_rank: Vec<usize>,
+    /// Per region slot: `evidence` serialized once at load, written into responses as is.
+    pub evidence_json: Vec<Box<RawValue>>,
+    /// Per region slot: `codes` serialized once at load (`None` when there are none).
+    pub codes_json: Vec<Option<Box<RawValue>>>,
 }
 
 #[derive(Debug)]
