@@ -16,5 +16,6 @@ pub mod json;
 pub mod pathway;
 pub mod problem;
 pub mod request;
+pub mod telemetry;
 pub mod triage;
 pub mod vocab;
