@@ -8,11 +8,12 @@ use super::AppState;
 use super::error::ApiError;
 use crate::pathway::PathwaySet;
 use crate::problem::Problem;
+use crate::vocab::{DurationUnit, Procedure, Region};
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
-use serde_json::Value;
+use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,6 +23,9 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 pub const OPENAPI_PATH: &str = "/openapi.json";
 /// Where the Swagger UI is served.
 pub const DOCS_PATH: &str = "/docs";
+/// The longest relief duration the request parser accepts, in Julian years (`src/request.rs`); a test
+/// checks the two agree.
+const MAX_DURATION_YEARS: f64 = 100.0;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -81,11 +85,92 @@ pub fn swagger_ui() -> Router<AppState> {
     )
 }
 
-/// Serializes the document with examples computed from `pathways`.
+/// Serializes the document with the request rules and the examples that depend on `pathways`.
 pub fn render(document: &utoipa::openapi::OpenApi, pathways: &PathwaySet) -> OpenApiJson {
     let mut value = serde_json::to_value(document).unwrap_or(Value::Null);
+    add_request_rules(&mut value, pathways);
     add_examples(&mut value, pathways);
     OpenApiJson(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
+}
+
+/// What the derived schema cannot say about a request, in JSON Schema 2020-12: the rules that relate
+/// fields (contract section 4.1), the ids of the loaded pathways and profiles, and the 100-year limit
+/// on a duration in each unit.
+fn add_request_rules(document: &mut Value, pathways: &PathwaySet) {
+    let schemas = "/components/schemas";
+    let mut profiles: Vec<&str> = Vec::new();
+    for pathway in pathways.iter() {
+        for profile in &pathway.profiles {
+            if !profiles.contains(&profile.id.as_str()) {
+                profiles.push(&profile.id);
+            }
+        }
+    }
+    let pathway_ids: Vec<&str> = pathways.iter().map(|p| p.id.as_str()).collect();
+    let relief_needs_duration = json!({
+        "if": {"properties": {"percent_relief": {"exclusiveMinimum": 0}}, "required": ["percent_relief"]},
+        "then": {"properties": {"relief_duration": {"properties": {"value": {"exclusiveMinimum": 0}}}}}
+    });
+    let block = Procedure::MedialBranchBlock.as_str();
+    if let Some(Value::Object(request)) = document.pointer_mut(&format!("{schemas}/TriageRequest"))
+    {
+        if let Some(Value::Object(properties)) = request.get_mut("properties") {
+            for (name, ids) in [("profile", &profiles), ("pathway", &pathway_ids)] {
+                if let Some(Value::Object(property)) = properties.get_mut(name) {
+                    property.insert("enum".to_owned(), json!(ids));
+                }
+            }
+        }
+        request.insert(
+            "allOf".to_owned(),
+            json!([
+                relief_needs_duration,
+                {
+                    "if": {"properties": {"procedure": {"not": {"const": block}}}, "required": ["procedure"]},
+                    "then": {"not": {"anyOf": [{"required": ["block_number"]}, {"required": ["previous_block"]}]}}
+                },
+                {
+                    "if": {"required": ["previous_block"]},
+                    "then": {"properties": {"block_number": {"const": 2}}, "required": ["block_number"]}
+                },
+                {
+                    "if": {"properties": {"sacroiliac_signs": {"const": true}}, "required": ["sacroiliac_signs"]},
+                    "then": {"properties": {"region": {"const": Region::Lumbar.as_str()}}}
+                }
+            ]),
+        );
+    }
+    if let Some(Value::Object(previous)) = document.pointer_mut(&format!("{schemas}/PreviousBlock"))
+    {
+        previous.insert("allOf".to_owned(), json!([relief_needs_duration]));
+    }
+    if let Some(Value::Object(duration)) =
+        document.pointer_mut(&format!("{schemas}/RequestDuration"))
+    {
+        let limits: Vec<Value> = DurationUnit::ALL
+            .iter()
+            .map(|unit| {
+                json!({
+                    "if": {"properties": {"unit": {"const": unit.as_str()}}, "required": ["unit"]},
+                    "then": {"properties": {"value": {"maximum": largest_value(*unit)}}}
+                })
+            })
+            .collect();
+        duration.insert("allOf".to_owned(), Value::Array(limits));
+    }
+}
+
+/// The largest amount of `unit` within [`MAX_DURATION_YEARS`], exactly as the parser compares it.
+pub fn largest_value(unit: DurationUnit) -> f64 {
+    let limit = MAX_DURATION_YEARS * 365.25 * 86_400.0;
+    let mut value = limit / unit.seconds();
+    while value * unit.seconds() > limit {
+        value = value.next_down();
+    }
+    while value.next_up() * unit.seconds() <= limit {
+        value = value.next_up();
+    }
+    value
 }
 
 /// Fills the response examples with the service's own answers.

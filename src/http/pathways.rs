@@ -86,9 +86,9 @@ pub enum GraphFormatParam {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GraphQuery {
-    /// Text format of the graph.
-    #[param(inline, default = "mermaid")]
-    pub format: Option<GraphFormatParam>,
+    /// Text format of the graph; `mermaid` when left out.
+    #[param(inline, required = false)]
+    pub format: GraphFormatParam,
 }
 
 /// Draw the decision graph

@@ -121,8 +121,8 @@ fn trace_flag(uri: &Uri) -> Result<bool, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct TraceParam {
     /// Add the walk through the graph: each visited node with the facts it read and the branch taken.
-    #[param(default = false)]
-    pub trace: Option<bool>,
+    #[param(required = false, default = false)]
+    pub trace: bool,
 }
 
 /// A triage request (contract section 4.1). Beyond this schema, the server rejects with `422`:

@@ -2,7 +2,6 @@
 
 mod errors;
 mod helpers;
-mod logs;
 mod openapi;
 mod routes;
 mod socket;

@@ -157,3 +157,37 @@ async fn the_request_schema_matches_the_parser() {
         .collect();
     assert_eq!(units, ["min", "h", "d", "wk", "mo"]);
 }
+
+#[tokio::test]
+async fn the_documented_duration_limits_are_the_parser_limits() {
+    use facet_triage::http::openapi::largest_value;
+    use facet_triage::vocab::DurationUnit;
+    let app = app();
+    let document = document().await;
+    let rules = document["components"]["schemas"]["RequestDuration"]["allOf"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for unit in DurationUnit::ALL {
+        let limit = largest_value(*unit);
+        let rule = rules
+            .iter()
+            .find(|rule| rule["if"]["properties"]["unit"]["const"] == unit.as_str())
+            .unwrap();
+        assert_eq!(
+            rule["then"]["properties"]["value"]["maximum"].as_f64(),
+            Some(limit)
+        );
+        let mut request = valid_request();
+        request["relief_duration"] = json!({"value": limit, "unit": unit.as_str()});
+        assert_eq!(
+            triage(&app, request.to_string()).await.status,
+            200,
+            "{unit} at {limit}"
+        );
+        request["relief_duration"]["value"] = json!(limit.next_up());
+        let answer = triage(&app, request.to_string()).await;
+        assert_eq!(answer.status, 422, "{unit} above {limit}");
+        assert_eq!(answer.fields(), ["/relief_duration/value"]);
+    }
+}
