@@ -20,5 +20,6 @@ pub mod pathway;
 pub mod problem;
 pub mod request;
 pub mod store;
+pub mod telemetry;
 pub mod triage;
 pub mod vocab;

@@ -48,10 +48,10 @@ pub struct RankedOption<'a> {
     pub id: &'a str,
     pub title: &'a str,
     pub category: Category,
-    /// Graded evidence; `evidence[0]` is the lead entry and does not depend on the profile.
+    // The evidence for Rust callers; the response carries the same entries serialized at load.
     #[serde(skip)]
     pub evidence: &'a [Evidence],
-    /// `evidence` as serialized once when the pathway was loaded.
+    /// Graded evidence; `evidence[0]` is the lead entry and does not depend on the profile.
     #[serde(rename = "evidence")]
     #[schema(value_type = Vec<Evidence>)]
     pub evidence_json: &'a RawValue,
@@ -61,12 +61,12 @@ pub struct RankedOption<'a> {
     pub criteria: Vec<CriterionOut<'a>>,
     /// Source ids, each resolvable in the pathway's sources.
     pub citations: Vec<&'a str>,
-    /// Procedure codes (CPT) where the option is orderable.
+    // The codes for Rust callers; the response carries the same codes serialized at load.
     #[serde(skip)]
     pub codes: &'a [Code],
-    /// `codes` as serialized once when the pathway was loaded; absent when there are none.
+    /// Procedure codes (CPT) where the option is orderable.
     #[serde(rename = "codes", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Code>>)]
+    #[schema(value_type = Vec<Code>, required = false)]
     pub codes_json: Option<&'a RawValue>,
 }
 

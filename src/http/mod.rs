@@ -1,36 +1,50 @@
-//! The HTTP layer: a thin axum router over the triage use case. No clinical logic lives here.
+//! The HTTP layer: an axum router over the triage use case and the loaded pathways. No clinical logic
+//! lives here.
+//!
+//! One module per resource (`triage`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
+//! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
+//! come from the same code. [`router_with`] merges them and wraps them in the tower-http stack.
 
 mod cds;
-mod triage;
+mod error;
+pub mod health;
+pub mod metrics;
+pub mod openapi;
+pub mod pathways;
+mod server;
+pub mod triage;
 
-use crate::cli::PathwaysArg;
+pub use error::{ApiError, problem_response};
+pub use health::Readiness;
+pub use metrics::Metrics;
+pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
+
 use crate::pathway::PathwaySet;
-use axum::Router;
-use axum::routing::{get, post};
-use std::net::SocketAddr;
-use std::process::ExitCode;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::response::IntoResponse;
+use axum::{Extension, Router};
 use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
 
-/// Largest accepted request body.
+/// Largest accepted request body (64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// Options of `facet-triage serve`.
-#[derive(Debug, Clone, clap::Parser)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "FACET_TRIAGE_ADDR", default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-    #[command(flatten)]
-    pub pathways: PathwaysArg,
-}
-
-/// Options of `facet-triage healthcheck`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct HealthcheckArgs {
-    /// Address of the running server.
-    #[arg(long, env = "FACET_TRIAGE_ADDR", default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-}
+/// Default time allowed to receive a request and answer it.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// The request id header, generated when the client sends none (or an unusable one) and echoed.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Longest client-sent request id kept as is.
+const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -38,74 +52,156 @@ pub struct AppState {
     pub pathways: Arc<PathwaySet>,
 }
 
-/// The application's routes; shared by `main` and the tests.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(|| async { "ready" }))
-        .route("/v1/triage", post(triage::triage))
-        .merge(cds::routes())
-        .with_state(state)
-}
-
-/// Loads the pathways and serves until the process is stopped.
-pub fn serve_blocking(args: ServeArgs) -> ExitCode {
-    let pathways = match args.pathways.load() {
-        Ok(pathways) => pathways,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::from(1);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("cannot start the runtime: {error}");
-            return ExitCode::from(1);
-        }
-    };
-    runtime.block_on(async move {
-        let listener = match tokio::net::TcpListener::bind(args.addr).await {
-            Ok(listener) => listener,
-            Err(error) => {
-                eprintln!("cannot listen on {}: {error}", args.addr);
-                return ExitCode::from(1);
-            }
-        };
-        let app = router(AppState {
+impl AppState {
+    pub fn new(pathways: PathwaySet) -> AppState {
+        AppState {
             pathways: Arc::new(pathways),
-        });
-        match axum::serve(listener, app).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => {
-                eprintln!("server error: {error}");
-                ExitCode::from(1)
-            }
         }
-    })
+    }
+
+    /// The pathways in force for one request. Handlers take this snapshot once per request, so a
+    /// later reload (an `ArcSwap` behind this method) never changes a request half way.
+    pub fn current_pathways(&self) -> Arc<PathwaySet> {
+        Arc::clone(&self.pathways)
+    }
 }
 
-/// `GET /healthz` on a running server, without curl.
-pub fn healthcheck(args: HealthcheckArgs) -> ExitCode {
-    use std::io::{Read, Write};
-    let attempt = || -> std::io::Result<bool> {
-        let timeout = std::time::Duration::from_secs(3);
-        let mut stream = std::net::TcpStream::connect_timeout(&args.addr, timeout)?;
-        stream.set_read_timeout(Some(timeout))?;
-        write!(
-            stream,
-            "GET /healthz HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            args.addr
-        )?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response)?;
-        Ok(response.starts_with(b"HTTP/1.1 200"))
-    };
-    match attempt() {
-        Ok(true) => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
+/// Which cross-origin callers browsers may let read the API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Cors {
+    /// No CORS headers: browsers allow same-origin callers only.
+    #[default]
+    Off,
+    /// Any origin (`*`).
+    AnyOrigin,
+    /// These origins exactly (`https://ehr.example.org`).
+    Origins(Vec<HeaderValue>),
+}
+
+/// Settings of the HTTP stack beyond the routes.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub request_timeout: Duration,
+    pub cors: Cors,
+    pub metrics: Metrics,
+    pub readiness: Readiness,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            cors: Cors::Off,
+            metrics: Metrics::new(),
+            readiness: Readiness::default(),
+        }
     }
+}
+
+/// The application with default options; shared by `main` (through [`router_with`]) and the tests.
+pub fn router(state: AppState) -> Router {
+    router_with(state, HttpOptions::default())
+}
+
+/// The documented routes of every resource, before layers.
+pub fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(triage::routes())
+        .merge(pathways::routes())
+        .merge(health::routes())
+        .merge(metrics::routes())
+        .merge(openapi::routes())
+}
+
+/// The application: every route, the problem-document fallbacks and the tower-http stack.
+pub fn router_with(state: AppState, options: HttpOptions) -> Router {
+    let (routes, document) = documented_routes().split_for_parts();
+    let document = openapi::render(&document, &state.current_pathways());
+    // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
+    let routes = routes
+        .merge(cds::routes())
+        .merge(openapi::swagger_ui())
+        .fallback(|| async { ApiError::NoRoute });
+    let cors = match &options.cors {
+        Cors::Off => None,
+        Cors::AnyOrigin => Some(AllowOrigin::any()),
+        Cors::Origins(origins) => Some(AllowOrigin::list(origins.iter().cloned())),
+    }
+    .map(|origins| {
+        CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+            .expose_headers([REQUEST_ID])
+            .max_age(Duration::from_secs(600))
+    });
+    let stack = ServiceBuilder::new()
+        .map_request(drop_unusable_request_id)
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
+                .on_response(
+                    DefaultOnResponse::new()
+                        .level(Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
+                ),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(CompressionLayer::new())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(Extension(options.metrics))
+        .layer(Extension(options.readiness))
+        .layer(Extension(document))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::map_response(
+            error::problem_for_bare_errors,
+        ))
+        .option_layer(cors)
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    routes.layer(stack).with_state(state)
+}
+
+/// Keeps a client's `x-request-id` only when it is short and plain (letters, digits, `-._:`), so a
+/// log line never carries arbitrary client text; otherwise a fresh id replaces it.
+fn drop_unusable_request_id(mut request: Request) -> Request {
+    let usable = request.headers().get(&REQUEST_ID).is_none_or(|value| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LEN
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(b))
+    });
+    if !usable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// The span of one request: its id, method and matched route. Never the URI (its query may carry
+/// values) and never the body.
+fn request_span(request: &Request) -> tracing::Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str);
+    tracing::info_span!("request", id = %id, method = %request.method(), route = %route)
+}
+
+/// A `500` problem document for a handler that panicked; the panic message is not logged, as it
+/// could hold request data.
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    tracing::error!("a handler panicked");
+    ApiError::Status(axum::http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
 }

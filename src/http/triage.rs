@@ -1,69 +1,244 @@
-//! `POST /v1/triage`.
+//! `POST /v1/triage`: reads the raw body and hands it to [`crate::triage::triage`], which checks the
+//! syntax (`400`) and every field (`422`). No axum extractor touches the body, so none of axum's
+//! plain-text rejections can reach a client.
+//!
+//! Checks run in the contract's order: method (the router), size, content type, then the body.
 
+use super::error::ApiError;
+use super::metrics::Metrics;
 use super::{AppState, BODY_LIMIT};
-use crate::problem::{PROBLEM_JSON, Problem};
-use axum::body::{Body, to_bytes};
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use crate::engine::TriageResponse;
+use crate::problem::Problem;
+use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
+use axum::Extension;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-#[derive(Debug, Deserialize)]
-pub struct TriageQuery {
-    #[serde(default)]
-    trace: bool,
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(triage))
 }
 
+/// Evaluate one request
+///
+/// Walks the pathway with the reported response and returns the ranked next options with their
+/// evidence, what to avoid and any alerts. The same request against the same pathway always gets a
+/// byte-identical body.
+#[utoipa::path(
+    post,
+    path = "/v1/triage",
+    tag = "triage",
+    params(TraceParam),
+    request_body(
+        content = TriageRequestSchema,
+        content_type = "application/json",
+        description = "How the patient responded to the intervention (contract section 4.1).",
+        example = json!({
+            "region": "lumbar",
+            "procedure": "intra_articular_injection",
+            "percent_relief": 60,
+            "relief_duration": {"value": 2, "unit": "wk"},
+            "radicular_symptoms": false
+        })
+    ),
+    responses(
+        (status = 200, description = "The ranked next options", body = TriageResponse, content_type = "application/json"),
+        (status = 400, description = "The body is not JSON (truncated, `NaN`, a number out of range), or `trace` is not `true` or `false`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over 64 KiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as `application/json`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Valid JSON that is not a valid request; `errors` names every offending field by JSON Pointer", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn triage(
     State(state): State<AppState>,
-    Query(query): Query<TriageQuery>,
+    Extension(metrics): Extension<Metrics>,
     request: Request,
-) -> Response {
-    let json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .split(';')
-                .next()
-                .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !json {
-        return problem(Problem::new(
-            415,
-            "unsupported-media-type",
-            "Unsupported media type",
-            "send the request as application/json",
-        ));
+) -> Result<Response, ApiError> {
+    let trace = trace_flag(request.uri())?;
+    let declared_json = is_json(request.headers());
+    let body = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| match rejection {
+            BytesRejection::FailedToBufferBody(_)
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            }
+            _ => ApiError::UnreadableBody,
+        })?;
+    if !declared_json {
+        return Err(ApiError::UnsupportedMediaType);
     }
-    let Ok(body) = to_bytes(request.into_body(), BODY_LIMIT).await else {
-        return problem(Problem::new(
-            413,
-            "payload-too-large",
-            "Payload too large",
-            "the body exceeds 64 KiB",
-        ));
-    };
-    match crate::triage::triage(&state.pathways, &body, query.trace) {
-        Ok(outcome) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            Body::from(outcome.body),
-        )
-            .into_response(),
-        Err(error) => problem(error),
-    }
+    let pathways = state.current_pathways();
+    let outcome = crate::triage::triage(&pathways, &body, trace).map_err(ApiError::Triage)?;
+    metrics.record_evaluation(outcome.top_option.as_deref(), &outcome.profile);
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        Body::from(outcome.body),
+    )
+        .into_response())
 }
 
-fn problem(problem: Problem) -> Response {
-    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON))],
-        problem.to_json(),
-    )
-        .into_response()
+/// `application/json`, with or without parameters such as `charset`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The `trace` query parameter: absent, `true` or `false`; other parameters are ignored.
+fn trace_flag(uri: &Uri) -> Result<bool, ApiError> {
+    let bad = ApiError::BadQuery {
+        name: "trace",
+        rule: "must be `true` or `false`, given at most once",
+    };
+    let Query(pairs) =
+        Query::<Vec<(String, String)>>::try_from_uri(uri).map_err(|_| bad.clone())?;
+    let mut values = pairs.iter().filter(|(name, _)| name == "trace");
+    let flag = match values.next().map(|(_, value)| value.as_str()) {
+        None => false,
+        Some("true") => true,
+        Some("false") => false,
+        Some(_) => return Err(bad),
+    };
+    if values.next().is_some() {
+        return Err(bad);
+    }
+    Ok(flag)
+}
+
+/// The query of `POST /v1/triage`.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TraceParam {
+    /// Add the walk through the graph: each visited node with the facts it read and the branch taken.
+    #[param(required = false, default = false)]
+    pub trace: bool,
+}
+
+/// A triage request (contract section 4.1). Beyond this schema, the server rejects with `422`:
+/// `relief_duration.value` of 0 when `percent_relief` is above 0 (also inside `previous_block`);
+/// `block_number` or `previous_block` unless `procedure` is `medial_branch_block`; `previous_block`
+/// unless `block_number` is 2; `sacroiliac_signs: true` outside the lumbar region; a relief duration over
+/// 100 years; a `profile` or `pathway` that is not loaded (see `GET /v1/pathways`); a duplicate key.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TriageRequest)]
+pub struct TriageRequestSchema {
+    pub region: Region,
+    pub procedure: Procedure,
+    /// Peak relief of the index pain, in percent.
+    #[schema(minimum = 0, maximum = 100)]
+    pub percent_relief: f64,
+    /// How long that relief lasted (the time so far when `relief_ongoing`).
+    pub relief_duration: DurationSchema,
+    /// The relief has not worn off yet.
+    #[schema(required = false, default = false)]
+    pub relief_ongoing: bool,
+    /// Dermatomal pain radiating below the knee (lumbar) or below the elbow (cervical), or a
+    /// radicular deficit.
+    pub radicular_symptoms: bool,
+    /// Medial branch block only: 2 is the confirmatory (comparative) block.
+    #[schema(required = false, minimum = 1, maximum = 2, default = 1)]
+    pub block_number: u8,
+    #[schema(required = false)]
+    pub previous_block: PreviousBlockSchema,
+    #[schema(required = false)]
+    pub anesthetic: Anesthetic,
+    /// Image guidance used; `fluoroscopy` when left out.
+    #[schema(required = false)]
+    pub guidance: Guidance,
+    #[schema(required = false)]
+    pub red_flags: Vec<RedFlag>,
+    #[schema(required = false, minimum = 0, maximum = 1200)]
+    pub pain_duration_months: f64,
+    /// Weeks of physical therapy or medication already tried.
+    #[schema(required = false, minimum = 0, maximum = 5200)]
+    pub conservative_care_weeks: f64,
+    /// MRI or CT of the region in the last 12 months, already reviewed.
+    #[schema(required = false, default = false)]
+    pub recent_imaging: bool,
+    /// E.g. an implanted electrical device or pseudarthrosis.
+    #[schema(required = false, default = false)]
+    pub rfa_contraindicated: bool,
+    /// Depression, fear-avoidance or catastrophizing.
+    #[schema(required = false, default = false)]
+    pub psychosocial_risk: bool,
+    /// Spondylolisthesis with instability, or deformity.
+    #[schema(required = false, default = false)]
+    pub spinal_instability: bool,
+    /// Pain below L5 with at least 3 positive sacroiliac provocation tests (lumbar only).
+    #[schema(required = false, default = false)]
+    pub sacroiliac_signs: bool,
+    /// Criteria profile id; the pathway's default profile when left out.
+    #[schema(required = false, min_length = 1, max_length = 64)]
+    pub profile: String,
+    /// Pathway id; the default pathway when left out.
+    #[schema(required = false, min_length = 1, max_length = 64)]
+    pub pathway: String,
+}
+
+/// A duration with its UCUM unit (`mo` is the mean month, 30.4375 days).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RequestDuration)]
+pub struct DurationSchema {
+    #[schema(minimum = 0)]
+    pub value: f64,
+    pub unit: DurationUnit,
+}
+
+/// The first block's result, given with a confirmatory (second) medial branch block.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = PreviousBlock)]
+pub struct PreviousBlockSchema {
+    #[schema(minimum = 0, maximum = 100)]
+    pub percent_relief: f64,
+    pub relief_duration: DurationSchema,
+    #[schema(required = false)]
+    pub anesthetic: Anesthetic,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(query: &str) -> Result<bool, ApiError> {
+        trace_flag(&format!("/v1/triage{query}").parse().unwrap())
+    }
+
+    #[test]
+    fn the_trace_flag_is_true_false_or_absent() {
+        assert_eq!(flag(""), Ok(false));
+        assert_eq!(flag("?trace=true"), Ok(true));
+        assert_eq!(flag("?trace=false&other=1"), Ok(false));
+        assert!(flag("?trace=yes").is_err());
+        assert!(flag("?trace=true&trace=true").is_err());
+        assert!(flag("?trace=%ZZ").is_err());
+    }
+
+    #[test]
+    fn json_content_types_accept_parameters() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json; charset=utf-8".parse().unwrap(),
+        );
+        assert!(is_json(&headers));
+        headers.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        assert!(!is_json(&headers));
+        headers.insert(header::CONTENT_TYPE, "application/jsonx".parse().unwrap());
+        assert!(!is_json(&headers));
+    }
 }

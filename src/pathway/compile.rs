@@ -1283,7 +1283,7 @@ impl Compiler {
                 serves: (0..self.regions.len())
                     .map(|slot| served.contains(&slot))
                     .collect(),
-                evidence_json: evidence.iter().map(|entries| raw_json(entries)).collect(),
+                evidence_json: evidence.iter().map(raw_json).collect(),
                 codes_json,
                 evidence,
                 citations,

@@ -12,6 +12,7 @@ pub mod file;
 mod render;
 mod set;
 pub mod template;
+pub mod view;
 
 pub use compile::compile;
 pub use error::{LoadError, LoadErrors};

@@ -1,0 +1,192 @@
+//! `GET /metrics`: Prometheus text format. Requests are counted and timed per method, matched route
+//! (never the raw URI, so label values stay few and hold no request data) and status; evaluations
+//! are counted per profile and top-ranked option id, both pathway words, never request values.
+//!
+//! Each router owns its recorder, so tests that build many routers do not share counts.
+
+use axum::Extension;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{
+    Unit, counter, describe_counter, describe_histogram, histogram, with_local_recorder,
+};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
+use std::sync::Arc;
+use std::time::Instant;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::AppState;
+
+const REQUESTS: &str = "http_requests_total";
+const DURATION: &str = "http_request_duration_seconds";
+const EVALUATIONS: &str = "triage_evaluations_total";
+/// Latency buckets in seconds, from 100 µs to 10 s (the request timeout's range).
+const BUCKETS: &[f64] = &[
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 10.0,
+];
+/// Route label of a request no route matched.
+const UNMATCHED: &str = "unmatched";
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(metrics))
+}
+
+/// The service's Prometheus recorder.
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Full(DURATION.to_owned()), BUCKETS)
+            .map(PrometheusBuilder::build_recorder)
+            .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+        let handle = recorder.handle();
+        with_local_recorder(&recorder, || {
+            describe_counter!(
+                REQUESTS,
+                "HTTP requests answered, by method, route and status."
+            );
+            describe_histogram!(
+                DURATION,
+                Unit::Seconds,
+                "Time to answer an HTTP request, by method, route and status."
+            );
+            describe_counter!(
+                EVALUATIONS,
+                "Triage evaluations, by profile and top-ranked option id (`none` when no option)."
+            );
+        });
+        Metrics {
+            recorder: Arc::new(recorder),
+            handle,
+        }
+    }
+
+    /// Counts and times one answered request.
+    pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let labels = [
+            ("method", method.to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        with_local_recorder(self.recorder.as_ref(), || {
+            counter!(REQUESTS, &labels).increment(1);
+            histogram!(DURATION, &labels).record(seconds);
+        });
+    }
+
+    /// Counts one evaluation by the profile used and the top-ranked option id.
+    pub fn record_evaluation(&self, top_option: Option<&str>, profile: &str) {
+        let labels = [
+            ("profile", profile.to_owned()),
+            ("top_option", top_option.unwrap_or("none").to_owned()),
+        ];
+        with_local_recorder(self.recorder.as_ref(), || {
+            counter!(EVALUATIONS, &labels).increment(1);
+        });
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        self.handle.render()
+    }
+
+    /// Drains histogram buffers; the server calls this every few seconds.
+    pub fn run_upkeep(&self) {
+        self.handle.run_upkeep();
+    }
+}
+
+/// Middleware: counts and times every request under its matched route.
+pub async fn track(
+    Extension(metrics): Extension<Metrics>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| UNMATCHED.to_owned());
+    let response = next.run(request).await;
+    metrics.record_request(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Prometheus metrics
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
+)]
+pub async fn metrics(Extension(metrics): Extension<Metrics>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_evaluations_render_with_their_labels() {
+        let metrics = Metrics::new();
+        metrics.record_request("POST", "/v1/triage", 200, 0.002);
+        metrics.record_evaluation(Some("option-a"), "asipp-2020");
+        metrics.record_evaluation(None, "cms-lcd");
+        let text = metrics.render();
+        assert!(
+            text.contains(
+                r#"http_requests_total{method="POST",route="/v1/triage",status="200"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"http_request_duration_seconds_bucket{method="POST",route="/v1/triage",status="200",le="0.0025"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                r#"triage_evaluations_total{profile="asipp-2020",top_option="option-a"} 1"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"top_option="none""#), "{text}");
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the HTTP API, one module per concern, in one test binary.
+
+mod errors;
+mod helpers;
+mod openapi;
+mod routes;
+mod socket;
+mod stack;

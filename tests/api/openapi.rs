@@ -1,0 +1,193 @@
+//! The OpenAPI document: generated from the registered handlers, snapshot-tested, with examples that
+//! are the service's real answers and a request schema that matches the parser.
+
+use crate::helpers::*;
+use serde_json::{Value, json};
+
+async fn document() -> Value {
+    let answer = get(&app(), "/openapi.json").await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.content_type(), "application/json");
+    answer.json()
+}
+
+/// The document without its computed examples, which follow the pathway file's content.
+fn without_examples(value: &mut Value) {
+    match value {
+        Value::Object(members) => {
+            members.remove("example");
+            members.values_mut().for_each(without_examples);
+        }
+        Value::Array(items) => items.iter_mut().for_each(without_examples),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_document_matches_its_snapshot() {
+    let mut document = document().await;
+    without_examples(&mut document);
+    insta::assert_json_snapshot!("openapi", document);
+}
+
+#[tokio::test]
+async fn every_route_is_described_and_errors_are_problem_documents() {
+    let document = document().await;
+    assert_eq!(document["openapi"], "3.1.0");
+    let operations = [
+        ("/v1/triage", "post"),
+        ("/v1/pathways", "get"),
+        ("/v1/pathways/{id}", "get"),
+        ("/v1/pathways/{id}/graph", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/openapi.json", "get"),
+    ];
+    for (path, method) in operations {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} missing");
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            if !status.starts_with('2') {
+                assert!(
+                    response["content"]["application/problem+json"].is_object(),
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let statuses: Vec<&String> = document["paths"]["/v1/triage"]["post"]["responses"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(statuses, ["200", "400", "413", "415", "422"]);
+}
+
+#[tokio::test]
+async fn the_examples_are_the_real_answers() {
+    let document = document().await;
+    let operation = &document["paths"]["/v1/triage"]["post"];
+    let request = &operation["requestBody"]["content"]["application/json"]["example"];
+    let answer = triage(&app(), request.to_string()).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        operation["responses"]["200"]["content"]["application/json"]["example"],
+        answer.json()
+    );
+    let invalid = &operation["responses"]["422"]["content"]["application/problem+json"]["example"];
+    assert_eq!(invalid["status"], 422);
+    assert!(
+        invalid["errors"].as_array().unwrap().len() >= 4,
+        "{invalid}"
+    );
+    let list = &document["paths"]["/v1/pathways"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["example"];
+    assert_eq!(*list, get(&app(), "/v1/pathways").await.json());
+}
+
+/// A request using every field the schema lists.
+fn full_request() -> Value {
+    json!({
+        "region": "lumbar", "procedure": "medial_branch_block", "percent_relief": 85,
+        "relief_duration": {"value": 6, "unit": "h"}, "relief_ongoing": false, "radicular_symptoms": false,
+        "block_number": 2,
+        "previous_block": {"percent_relief": 90, "relief_duration": {"value": 3, "unit": "h"}, "anesthetic": "lidocaine"},
+        "anesthetic": "bupivacaine", "guidance": "fluoroscopy", "red_flags": [], "pain_duration_months": 6,
+        "conservative_care_weeks": 12, "recent_imaging": true, "rfa_contraindicated": false,
+        "psychosocial_risk": false, "spinal_instability": false, "sacroiliac_signs": false,
+        "profile": "cms-lcd", "pathway": "facet-pain"
+    })
+}
+
+#[tokio::test]
+async fn the_request_schema_matches_the_parser() {
+    let document = document().await;
+    let schemas = &document["components"]["schemas"];
+    let schema = &schemas["TriageRequest"];
+    assert_eq!(schema["additionalProperties"], false);
+    let properties: Vec<&String> = schema["properties"].as_object().unwrap().keys().collect();
+    let full = full_request();
+    let mut sent: Vec<&String> = full.as_object().unwrap().keys().collect();
+    sent.sort();
+    assert_eq!(
+        properties, sent,
+        "the schema lists exactly the fields the parser accepts"
+    );
+    let app = app();
+    assert_eq!(triage(&app, full.to_string()).await.status, 200);
+
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    for property in properties {
+        let mut request = full.clone();
+        request.as_object_mut().unwrap().remove(property.as_str());
+        // Leaving out block_number makes previous_block invalid, which is not about requiredness.
+        if property == "block_number" {
+            request.as_object_mut().unwrap().remove("previous_block");
+        }
+        let answer = triage(&app, request.to_string()).await;
+        if required.contains(&property.as_str()) {
+            assert_eq!(answer.status, 422, "{property} is required");
+            assert!(
+                answer.fields().contains(&format!("/{property}")),
+                "{property}"
+            );
+        } else {
+            assert_eq!(
+                answer.status,
+                200,
+                "{property} is optional: {}",
+                answer.text()
+            );
+        }
+    }
+    for nested in ["RequestDuration", "PreviousBlock"] {
+        assert_eq!(schemas[nested]["additionalProperties"], false, "{nested}");
+    }
+    let units: Vec<&str> = schemas["DurationUnit"]["enum"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap())
+        .collect();
+    assert_eq!(units, ["min", "h", "d", "wk", "mo"]);
+}
+
+#[tokio::test]
+async fn the_documented_duration_limits_are_the_parser_limits() {
+    use facet_triage::http::openapi::largest_value;
+    use facet_triage::vocab::DurationUnit;
+    let app = app();
+    let document = document().await;
+    let rules = document["components"]["schemas"]["RequestDuration"]["allOf"]
+        .as_array()
+        .unwrap()
+        .clone();
+    for unit in DurationUnit::ALL {
+        let limit = largest_value(*unit);
+        let rule = rules
+            .iter()
+            .find(|rule| rule["if"]["properties"]["unit"]["const"] == unit.as_str())
+            .unwrap();
+        assert_eq!(
+            rule["then"]["properties"]["value"]["maximum"].as_f64(),
+            Some(limit)
+        );
+        let mut request = valid_request();
+        request["relief_duration"] = json!({"value": limit, "unit": unit.as_str()});
+        assert_eq!(
+            triage(&app, request.to_string()).await.status,
+            200,
+            "{unit} at {limit}"
+        );
+        request["relief_duration"]["value"] = json!(limit.next_up());
+        let answer = triage(&app, request.to_string()).await;
+        assert_eq!(answer.status, 422, "{unit} above {limit}");
+        assert_eq!(answer.fields(), ["/relief_duration/value"]);
+    }
+}

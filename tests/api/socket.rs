@@ -1,0 +1,161 @@
+//! Over real sockets: the router served on port 0, the timeout, and the binary's graceful shutdown.
+
+use crate::helpers::*;
+use facet_triage::http::HttpOptions;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+async fn serve(app: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+#[tokio::test]
+async fn the_api_answers_over_a_real_socket() {
+    let addr = serve(app()).await;
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("http://{addr}/v1/triage"))
+        .header("content-type", "application/json")
+        .body(valid_request().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["options"][0]["rank"], 1);
+
+    let problem = client
+        .post(format!("http://{addr}/v1/triage"))
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem.status(), 415);
+    assert_eq!(problem.headers()["content-type"], PROBLEM_JSON);
+
+    let spec: serde_json::Value = client
+        .get(format!("http://{addr}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+}
+
+/// Sends raw bytes and reads until the server closes or `timeout` passes.
+fn exchange(stream: &mut TcpStream, timeout: Duration) -> String {
+    stream.set_read_timeout(Some(timeout)).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_never_arrives_is_408() {
+    let addr = serve(app_with(HttpOptions {
+        request_timeout: Duration::from_millis(200),
+        ..HttpOptions::default()
+    }))
+    .await;
+    let response = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST /v1/triage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+        )
+        .unwrap();
+        exchange(&mut stream, Duration::from_secs(30))
+    })
+    .await
+    .unwrap();
+    assert!(response.starts_with("HTTP/1.1 408"), "{response}");
+    assert!(response.contains("application/problem+json"), "{response}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (a bounded number of attempts) until `check` holds.
+fn eventually(mut check: impl FnMut() -> bool) -> bool {
+    for _ in 0..200 {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    false
+}
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_facet-triage"))
+        .args(["serve", "--addr", &addr.to_string(), "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(
+        eventually(|| TcpStream::connect(addr).is_ok()),
+        "server did not start"
+    );
+
+    // Start a request and send half its body.
+    let body = valid_request().to_string();
+    let (head, tail) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/triage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        body.len()
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Shutdown has begun once new connections are refused.
+    assert!(
+        eventually(|| TcpStream::connect(addr).is_err()),
+        "listener still open"
+    );
+
+    stream.write_all(tail.as_bytes()).unwrap();
+    let response = exchange(&mut stream, Duration::from_secs(30));
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"options\""), "{response}");
+
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut log = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("shutdown signal received"), "{log}");
+    assert!(
+        log.lines()
+            .all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()),
+        "{log}"
+    );
+}

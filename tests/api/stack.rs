@@ -1,0 +1,132 @@
+//! The tower-http stack: request ids, CORS, compression (the timeout is tested over a socket).
+
+use crate::helpers::*;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, header};
+use facet_triage::http::{Cors, HttpOptions};
+
+fn triage_request(request_id: Option<&str>) -> Request<Body> {
+    let mut request = Request::post("/v1/triage").header(header::CONTENT_TYPE, "application/json");
+    if let Some(id) = request_id {
+        request = request.header("x-request-id", id);
+    }
+    request
+        .body(Body::from(valid_request().to_string()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_id_is_propagated_or_generated() {
+    let app = app();
+    let given = send(&app, triage_request(Some("ehr-7f3a.2026:01"))).await;
+    assert_eq!(given.headers["x-request-id"], "ehr-7f3a.2026:01");
+    let generated = send(&app, triage_request(None)).await;
+    let id = generated.headers["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(id.len(), 36, "{id}");
+    let another = send(&app, triage_request(None)).await;
+    assert_ne!(another.headers["x-request-id"], id.as_str());
+    // Errors carry it too.
+    let error = send(
+        &app,
+        Request::get("/v1/nowhere")
+            .header("x-request-id", "abc-1")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(error.headers["x-request-id"], "abc-1");
+}
+
+#[tokio::test]
+async fn an_unusable_request_id_is_replaced() {
+    let app = app();
+    for unusable in ["has space", "quote\"d", &"x".repeat(129)] {
+        let answer = send(&app, triage_request(Some(unusable))).await;
+        let echoed = answer.headers["x-request-id"].to_str().unwrap();
+        assert_ne!(echoed, unusable);
+        assert_eq!(echoed.len(), 36);
+    }
+}
+
+#[tokio::test]
+async fn cors_is_off_by_default_and_answers_configured_origins() {
+    let preflight = || {
+        Request::options("/v1/triage")
+            .header(header::ORIGIN, "https://ehr.example.org")
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let off = send(&app(), preflight()).await;
+    assert!(
+        !off.headers
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    );
+
+    let on = app_with(HttpOptions {
+        cors: Cors::Origins(vec![HeaderValue::from_static("https://ehr.example.org")]),
+        ..HttpOptions::default()
+    });
+    let answer = send(&on, preflight()).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://ehr.example.org"
+    );
+    let mut request = triage_request(None);
+    request.headers_mut().insert(
+        header::ORIGIN,
+        HeaderValue::from_static("https://ehr.example.org"),
+    );
+    let answer = send(&on, request).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(
+        answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "https://ehr.example.org"
+    );
+    assert!(
+        answer.headers[header::ACCESS_CONTROL_EXPOSE_HEADERS]
+            .to_str()
+            .unwrap()
+            .contains("x-request-id")
+    );
+    let mut other = triage_request(None);
+    other.headers_mut().insert(
+        header::ORIGIN,
+        HeaderValue::from_static("https://elsewhere.example"),
+    );
+    assert!(
+        !send(&on, other)
+            .await
+            .headers
+            .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+    );
+
+    let any = app_with(HttpOptions {
+        cors: Cors::AnyOrigin,
+        ..HttpOptions::default()
+    });
+    assert_eq!(
+        send(&any, preflight()).await.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+        "*"
+    );
+}
+
+#[tokio::test]
+async fn responses_are_gzipped_when_asked() {
+    let app = app();
+    let request = Request::get("/v1/pathways/facet-pain")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .unwrap();
+    let answer = send(&app, request).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.headers[header::CONTENT_ENCODING], "gzip");
+    let plain = get(&app, "/v1/pathways/facet-pain").await;
+    assert!(!plain.headers.contains_key(header::CONTENT_ENCODING));
+    assert!(answer.body.len() < plain.body.len());
+}
