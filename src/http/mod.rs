@@ -3,6 +3,8 @@
 mod cds;
 mod triage;
 
+pub use cds::{CdsArgs, CdsConfig};
+
 use crate::cli::PathwaysArg;
 use crate::pathway::PathwaySet;
 use axum::Router;
@@ -22,6 +24,8 @@ pub struct ServeArgs {
     pub addr: SocketAddr,
     #[command(flatten)]
     pub pathways: PathwaysArg,
+    #[command(flatten)]
+    pub cds: CdsArgs,
 }
 
 /// Options of `facet-triage healthcheck`.
@@ -38,13 +42,18 @@ pub struct AppState {
     pub pathways: Arc<PathwaySet>,
 }
 
-/// The application's routes; shared by `main` and the tests.
+/// The application's routes with unauthenticated CDS Hooks services; shared by `main` and the tests.
 pub fn router(state: AppState) -> Router {
+    router_with_cds(state, CdsConfig::default())
+}
+
+/// The application's routes, the CDS Hooks services configured by `cds`.
+pub fn router_with_cds(state: AppState, cds: CdsConfig) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(|| async { "ready" }))
         .route("/v1/triage", post(triage::triage))
-        .merge(cds::routes())
+        .merge(cds::routes(cds))
         .with_state(state)
 }
 
@@ -57,6 +66,17 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let cds = match CdsConfig::from_args(&args.cds).and_then(|cds| {
+        cds.check_profile(&pathways)?;
+        Ok(cds)
+    }) {
+        Ok(cds) => cds,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(1);
+        }
+    };
+    cds.log_startup();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -75,9 +95,12 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
-        let app = router(AppState {
-            pathways: Arc::new(pathways),
-        });
+        let app = router_with_cds(
+            AppState {
+                pathways: Arc::new(pathways),
+            },
+            cds,
+        );
         match axum::serve(listener, app).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => {
