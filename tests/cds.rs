@@ -1,12 +1,13 @@
 //! CDS Hooks 2.0 through the HTTP router: the fixture bundles of `tests/fixtures/cds/` (one per
-//! mapping path), the contract's `cds-example.json`, discovery, feedback and errors. Every response
+//! mapping path), the order-select fixtures of `tests/fixtures/cds/order-select/`, the contract's
+//! `cds-example.json`, discovery, feedback and errors. Every response
 //! is checked against the JSON Schemas of `tests/fixtures/cds/schemas/` and the invariants
 //! cds-resp-1..7; every emitted FHIR resource is written to `target/tmp/cds-fhir/` for
 //! `.ci/validate-fhir.js`, which checks it against the official FHIR R4 JSON schema.
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
-use facet_triage::http::{AppState, router};
+use facet_triage::http::{AppState, CdsConfig, router, router_with_cds};
 use facet_triage::pathway::PathwaySet;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -789,4 +790,346 @@ fn feedback_is_validated_idempotent_and_counted() {
         line("cds_service_calls_total{service=\"facet-pain-next-step\",result=\"cards\"}")
             .ends_with(" 1")
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// order-select: facet-procedure-order-check
+// ---------------------------------------------------------------------------------------------
+
+const ORDER_SERVICE: &str = "/cds-services/facet-procedure-order-check";
+
+async fn post_order(profile: Option<&str>, body: &Value) -> Reply {
+    let config = match profile {
+        Some(profile) => CdsConfig::default().with_profile(profile),
+        None => CdsConfig::default(),
+    };
+    let app = router_with_cds(
+        AppState {
+            pathways: pathways(),
+        },
+        config,
+    );
+    send_to(
+        app,
+        "POST",
+        ORDER_SERVICE,
+        Some(serde_json::to_vec(body).unwrap()),
+        Some("application/json"),
+    )
+    .await
+}
+
+fn strings(value: &Value) -> Vec<&str> {
+    value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// Every problem with one order-select fixture's answer.
+async fn check_order_fixture(name: &str, fixture: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    let request = &fixture["request"];
+    let expect = &fixture["expect"];
+    for error in schema_errors(&REQUEST_SCHEMA, request) {
+        problems.push(format!("request breaks the request schema: {error}"));
+    }
+    let reply = post_order(fixture["profile"].as_str(), request).await;
+    if reply.status != expect["status"].as_u64().unwrap() as u16 {
+        problems.push(format!("status {} {}", reply.status, reply.json));
+        return problems;
+    }
+    let response = &reply.json;
+    for error in response_errors(response) {
+        problems.push(format!("response: {error}"));
+    }
+    let cards = response["cards"].as_array().unwrap();
+    if cards.len() as u64 != expect["cards"].as_u64().unwrap() {
+        problems.push(format!(
+            "{} cards (expected {})",
+            cards.len(),
+            expect["cards"]
+        ));
+    }
+    let Some(card) = cards.first() else {
+        return problems;
+    };
+    let check = &card["extension"]["org.facet-triage.order-check"];
+    for (key, member) in [
+        ("fit", "fit"),
+        ("step", "step"),
+        ("rank", "rank"),
+        ("first", "first"),
+    ] {
+        if let Some(expected) = expect.get(key)
+            && &check[member] != expected
+        {
+            problems.push(format!("{key} {} (expected {expected})", check[member]));
+        }
+    }
+    if card["indicator"] != expect["indicator"] {
+        problems.push(format!(
+            "indicator {} (expected {})",
+            card["indicator"], expect["indicator"]
+        ));
+    }
+    let profile = fixture["profile"]
+        .as_str()
+        .unwrap_or("asipp-2020")
+        .to_owned();
+    if card["extension"]["org.facet-triage.profile"] != json!(profile) {
+        problems.push(format!(
+            "answered with profile {}",
+            card["extension"]["org.facet-triage.profile"]
+        ));
+    }
+    let unmet = strings(&check["unmetCriteria"]);
+    for id in strings(&expect["unmet_criteria"]) {
+        if !unmet.contains(&id) {
+            problems.push(format!("unmet criteria {unmet:?} do not name {id}"));
+        }
+    }
+    let detail = card["detail"].as_str().unwrap_or("");
+    for needle in strings(&expect["detail_mentions"]) {
+        if !detail.contains(needle) {
+            problems.push(format!("detail does not mention {needle:?}"));
+        }
+    }
+    let draft = request["context"]["selections"][0].as_str().unwrap();
+    let suggestions = card["suggestions"].as_array().cloned().unwrap_or_default();
+    match expect.get("replacement_codes") {
+        None => {
+            if !suggestions.is_empty() {
+                problems.push("a card for an order that fits suggests a replacement".into());
+            }
+        }
+        Some(codes) => {
+            if suggestions.len() != 1
+                || suggestions[0]["isRecommended"] != true
+                || card["selectionBehavior"] != "at-most-one"
+            {
+                problems.push(format!("expected one recommended replacement: {card}"));
+                return problems;
+            }
+            let actions = suggestions[0]["actions"].as_array().unwrap();
+            if actions[0]["type"] != "delete" || actions[0]["resourceId"] != draft {
+                problems.push(format!(
+                    "the first action does not delete {draft}: {}",
+                    actions[0]
+                ));
+            }
+            let creates: Vec<&Value> = actions.iter().filter(|a| a["type"] == "create").collect();
+            let expected: Vec<&str> = strings(codes);
+            if expected.is_empty() != creates.is_empty() || actions.len() != 1 + creates.len() {
+                problems.push(format!(
+                    "actions {actions:?} (expected a delete and a create of {expected:?})"
+                ));
+            }
+            let patient = format!(
+                "Patient/{}",
+                request["context"]["patientId"].as_str().unwrap()
+            );
+            for create in creates {
+                let resource = &create["resource"];
+                let coded: Vec<&str> = resource["code"]["coding"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|c| c["system"] == "http://www.ama-assn.org/go/cpt")
+                    .filter_map(|c| c["code"].as_str())
+                    .collect();
+                if resource["resourceType"] != "ServiceRequest"
+                    || resource["status"] != "draft"
+                    || resource["subject"]["reference"] != patient
+                    || coded != expected
+                {
+                    problems.push(format!("the replacement is not a draft ServiceRequest coded {expected:?}: {resource}"));
+                }
+            }
+        }
+    }
+    if dump_service_requests(&format!("order-{name}"), response) == 0
+        && expect["replacement_codes"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty())
+    {
+        problems.push("no replacement ServiceRequest was emitted".into());
+    }
+    problems
+}
+
+fn order_fixtures() -> Vec<(String, Value)> {
+    let dir = Path::new(FIXTURES).join("order-select");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .iter()
+        .map(|p| {
+            (
+                p.file_stem().unwrap().to_str().unwrap().to_owned(),
+                read_json(p),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_order_select_fixture_gets_the_expected_card() {
+    let fixtures = order_fixtures();
+    assert!(fixtures.len() >= 6, "order-select fixtures are missing");
+    let mut failures = Vec::new();
+    for (name, fixture) in &fixtures {
+        for problem in check_order_fixture(name, fixture).await {
+            failures.push(format!("{name}: {problem}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn rfa_after_one_positive_block_under_cms_lcd_orders_the_confirmatory_block() {
+    let fixture = read_json(&Path::new(FIXTURES).join("order-select/rfa-after-one-block-cms.json"));
+    let reply = post_order(Some("cms-lcd"), &fixture["request"]).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    let card = &reply.json["cards"][0];
+    assert_eq!(card["indicator"], "warning");
+    let summary = card["summary"].as_str().unwrap();
+    assert!(summary.contains("Confirmatory"), "{summary}");
+    let detail = card["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("Two diagnostic medial branch blocks"),
+        "{detail}"
+    );
+    let create = &card["suggestions"][0]["actions"][1];
+    let pathway = pathways().default_pathway().clone();
+    let confirmatory = pathway
+        .options
+        .iter()
+        .find(|o| o.id == "confirmatory-medial-branch-block")
+        .unwrap();
+    let slot = pathway
+        .region_slot(facet_triage::vocab::Region::Lumbar)
+        .unwrap();
+    assert_eq!(
+        create["resource"]["code"]["text"],
+        json!(confirmatory.title)
+    );
+    assert_eq!(
+        create["resource"]["code"]["coding"][0]["code"],
+        json!(confirmatory.codes[slot][0].code)
+    );
+    assert_eq!(
+        create["resource"]["intent"], "order",
+        "keeps the draft's intent"
+    );
+    assert_eq!(
+        create["resource"]["reasonReference"][0]["reference"],
+        "Procedure/mbb-1"
+    );
+}
+
+#[tokio::test]
+async fn cms_criteria_are_listed_only_under_the_cms_profile() {
+    let fixture = read_json(&Path::new(FIXTURES).join("order-select/cms-missing-criterion.json"));
+    let default = post_order(None, &fixture["request"]).await;
+    assert_eq!(default.status, 200);
+    let card = &default.json["cards"][0];
+    assert_eq!(card["extension"]["org.facet-triage.profile"], "asipp-2020");
+    let unmet = strings(&card["extension"]["org.facet-triage.order-check"]["unmetCriteria"]);
+    assert!(unmet.iter().all(|id| !id.starts_with("cms-")), "{unmet:?}");
+    assert!(
+        !card["detail"]
+            .as_str()
+            .unwrap()
+            .contains("No untreated radiculopathy")
+    );
+    let cms = post_order(Some("cms-lcd"), &fixture["request"]).await;
+    let unmet = strings(
+        &cms.json["cards"][0]["extension"]["org.facet-triage.order-check"]["unmetCriteria"],
+    );
+    assert!(
+        unmet.contains(&"cms-no-untreated-radiculopathy"),
+        "{unmet:?}"
+    );
+}
+
+#[tokio::test]
+async fn order_select_calls_are_checked() {
+    let fixture = read_json(&Path::new(FIXTURES).join("order-select/fits.json"));
+    let base = fixture["request"].clone();
+    let mut missing = base.clone();
+    missing["context"]
+        .as_object_mut()
+        .unwrap()
+        .remove("draftOrders");
+    let mut dangling = base.clone();
+    dangling["context"]["selections"] = json!(["ServiceRequest/nowhere"]);
+    let mut other_patient = base.clone();
+    other_patient["context"]["draftOrders"]["entry"][0]["resource"]["subject"]["reference"] =
+        json!("Patient/someone-else");
+    let mut no_prefetch = base.clone();
+    no_prefetch.as_object_mut().unwrap().remove("prefetch");
+    for (name, body, status, expression) in [
+        ("missing-draft-orders", missing, 400, "context.draftOrders"),
+        ("dangling-selection", dangling, 400, "context.selections[0]"),
+        (
+            "other-patient",
+            other_patient,
+            422,
+            "context.draftOrders.entry[0].resource.subject",
+        ),
+        ("no-prefetch", no_prefetch, 412, "prefetch.procedures"),
+    ] {
+        let reply = post_order(None, &body).await;
+        assert_eq!(reply.status, status, "{name}: {}", reply.json);
+        assert_eq!(reply.json["resourceType"], "OperationOutcome", "{name}");
+        assert_eq!(
+            reply.json["issue"][0]["expression"][0], expression,
+            "{name}"
+        );
+        dump_fhir(&format!("order-error-{name}"), &reply.json);
+    }
+    // A patient with no facet procedure on record: nothing to check the order against.
+    let mut no_history = base.clone();
+    no_history["prefetch"]["procedures"]["entry"] = json!([]);
+    let reply = post_order(None, &no_history).await;
+    assert_eq!(
+        (reply.status, reply.json.clone()),
+        (200, json!({"cards": []}))
+    );
+    // A cervical order against a lumbar history is not checked: an info card says why.
+    let mut cervical = base.clone();
+    cervical["context"]["draftOrders"]["entry"][0]["resource"]["code"] = json!({"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "64633"}], "text": "Cervical RFA"});
+    let reply = post_order(None, &cervical).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(response_errors(&reply.json), Vec::<String>::new());
+    let card = &reply.json["cards"][0];
+    assert_eq!(card["indicator"], "info");
+    assert_eq!(
+        card["extension"]["org.facet-triage.order-check"]["fit"],
+        "not-checked"
+    );
+    assert!(card.get("suggestions").is_none());
+}
+
+#[tokio::test]
+async fn discovery_lists_the_order_check_with_the_same_safe_prefetch() {
+    let reply = send_to(app(), "GET", "/cds-services", None, None).await;
+    assert_eq!(
+        schema_errors(&DISCOVERY_SCHEMA, &reply.json),
+        Vec::<String>::new()
+    );
+    let services = reply.json["services"].as_array().unwrap();
+    let order = services
+        .iter()
+        .find(|s| s["id"] == "facet-procedure-order-check")
+        .expect("the order check is listed");
+    assert_eq!(order["hook"], "order-select");
+    assert_eq!(order["prefetch"], services[0]["prefetch"]);
 }

@@ -85,7 +85,12 @@ pub struct Action {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub description: String,
-    pub resource: Value,
+    /// The full resource of a `create` or `update`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Value>,
+    /// The relative reference (`ServiceRequest/123`) a `delete` removes.
+    #[serde(rename = "resourceId", skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -158,30 +163,21 @@ fn options_card(
             label: format!("{}. {}", option.rank, option.title),
             uuid: uuid(call, &["suggestion", option.id]),
             is_recommended: (option.rank == 1).then_some(true),
-            actions: order_action(option, mapped, call).into_iter().collect(),
+            actions: order_action(option, "proposal", mapped, call)
+                .into_iter()
+                .collect(),
         })
         .collect();
 
-    let mut cited: Vec<&str> = Vec::new();
-    for id in answer
-        .options
-        .iter()
-        .flat_map(|o| o.citations.iter())
-        .chain(answer.avoid.iter().flat_map(|a| a.citations.iter()))
-    {
-        if !cited.contains(id) {
-            cited.push(id);
-        }
-    }
-    let links = cited
-        .iter()
-        .filter_map(|id| pathway.sources.iter().find(|s| s.id == *id))
-        .map(|s| Link {
-            label: s.label.clone(),
-            url: s.url.clone(),
-            kind: "absolute",
-        })
-        .collect();
+    let links = source_links(
+        pathway,
+        answer
+            .options
+            .iter()
+            .flat_map(|o| o.citations.iter())
+            .chain(answer.avoid.iter().flat_map(|a| a.citations.iter()))
+            .copied(),
+    );
 
     let mut extension = pathway_extension(pathway);
     extension.insert("org.facet-triage.profile".into(), json!(answer.profile));
@@ -261,13 +257,34 @@ pub fn unassessable_card(pathway: &Pathway, gap: &Unassessable, call: &HookCall)
     }
 }
 
-fn source(pathway: &Pathway) -> CardSource {
+/// Links to the cited sources, each once, in citation order.
+pub(super) fn source_links<'a>(
+    pathway: &Pathway,
+    cited: impl Iterator<Item = &'a str>,
+) -> Vec<Link> {
+    let mut seen: Vec<&str> = Vec::new();
+    for id in cited {
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    }
+    seen.iter()
+        .filter_map(|id| pathway.sources.iter().find(|s| s.id == *id))
+        .map(|s| Link {
+            label: s.label.clone(),
+            url: s.url.clone(),
+            kind: "absolute",
+        })
+        .collect()
+}
+
+pub(super) fn source(pathway: &Pathway) -> CardSource {
     CardSource {
         label: format!("facet-triage: {}", pathway.title),
     }
 }
 
-fn pathway_extension(pathway: &Pathway) -> Map<String, Value> {
+pub(super) fn pathway_extension(pathway: &Pathway) -> Map<String, Value> {
     let mut extension = Map::new();
     extension.insert(
         "org.facet-triage.pathway".into(),
@@ -276,8 +293,13 @@ fn pathway_extension(pathway: &Pathway) -> Map<String, Value> {
     extension
 }
 
-/// A draft `ServiceRequest` for an option that has procedure codes.
-fn order_action(option: &RankedOption, mapped: &Mapped, call: &HookCall) -> Option<Action> {
+/// A draft `ServiceRequest` with `intent` for an option that has procedure codes.
+pub(super) fn order_action(
+    option: &RankedOption,
+    intent: &str,
+    mapped: &Mapped,
+    call: &HookCall,
+) -> Option<Action> {
     if option.codes.is_empty() {
         return None;
     }
@@ -295,7 +317,7 @@ fn order_action(option: &RankedOption, mapped: &Mapped, call: &HookCall) -> Opti
     let mut resource = json!({
         "resourceType": "ServiceRequest",
         "status": "draft",
-        "intent": "proposal",
+        "intent": intent,
         "code": {"coding": coding, "text": option.title},
         "subject": {"reference": format!("Patient/{}", call.patient_id)},
         "bodySite": [{"text": format!("{} spine", mapped.code.region.as_str())}],
@@ -311,7 +333,8 @@ fn order_action(option: &RankedOption, mapped: &Mapped, call: &HookCall) -> Opti
     Some(Action {
         kind: "create",
         description: format!("Draft order: {} ({})", option.title, codes.join(", ")),
-        resource,
+        resource: Some(resource),
+        resource_id: None,
     })
 }
 
@@ -372,7 +395,7 @@ fn options_detail(
 }
 
 /// What the mapping read from the record, in one paragraph.
-fn record_summary(mapped: &Mapped) -> String {
+pub(super) fn record_summary(mapped: &Mapped) -> String {
     let relief = &mapped.relief;
     let mut out = format!(
         "From the record: {} on {}",
@@ -438,7 +461,7 @@ fn record_summary(mapped: &Mapped) -> String {
     out
 }
 
-fn paged_note(call: &HookCall, out: &mut String) {
+pub(super) fn paged_note(call: &HookCall, out: &mut String) {
     for key in &call.prefetch.paged {
         out.push_str(&format!(
             "\n\nNote: the prefetched `{key}` bundle is one page of a longer result; later pages were not read."
@@ -446,11 +469,11 @@ fn paged_note(call: &HookCall, out: &mut String) {
     }
 }
 
-fn procedure_phrase(procedure: Procedure, region: Region) -> String {
+pub(super) fn procedure_phrase(procedure: Procedure, region: Region) -> String {
     format!("{} {}", region.label(), procedure.label())
 }
 
-fn capitalized(text: &str) -> String {
+pub(super) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()
@@ -465,12 +488,12 @@ fn number(value: f64) -> String {
 }
 
 /// A Markdown table cell: no line breaks, pipes escaped.
-fn cell(text: &str) -> String {
+pub(super) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
 /// One line, fewer than 140 characters, cut at a word with an ellipsis when longer.
-fn summary(text: &str) -> String {
+pub(super) fn summary(text: &str) -> String {
     let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() <= SUMMARY_MAX_CHARS {
         return line;
@@ -484,7 +507,7 @@ fn summary(text: &str) -> String {
 }
 
 /// A version 8 (RFC 9562) UUID derived from the call and the part of the answer it names.
-fn uuid(call: &HookCall, parts: &[&str]) -> String {
+pub(super) fn uuid(call: &HookCall, parts: &[&str]) -> String {
     let mut hash = Sha256::new();
     hash.update(call.hook_instance.as_bytes());
     hash.update([0]);
@@ -531,6 +554,7 @@ mod tests {
             patient_id: "p".into(),
             encounter_id: None,
             prefetch: Default::default(),
+            orders: None,
         };
         let a = uuid(&call, &["options"]);
         assert_eq!(a, uuid(&call, &["options"]));

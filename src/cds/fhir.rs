@@ -108,6 +108,18 @@ impl Procedure {
     }
 }
 
+/// A FHIR R4 `ServiceRequest` from `context.draftOrders` of `order-select`, as far as the order
+/// check reads it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceRequest {
+    pub id: Option<String>,
+    pub status: String,
+    pub intent: String,
+    pub code: Option<CodeableConcept>,
+    pub subject: Reference,
+}
+
 /// A FHIR R4 `Observation`, as far as the mapping reads it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]

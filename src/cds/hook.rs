@@ -5,9 +5,10 @@
 //! needs and the client did not satisfy is a `412`, and every resource read must be well formed and
 //! about the patient of `context.patientId`. The service never fetches anything from `fhirServer`.
 
-use super::fhir::{self, Condition, Observation, Procedure, Reference};
+use super::fhir::{self, Condition, Observation, Procedure, Reference, ServiceRequest};
 use super::outcome::{CdsError, Issue};
 use crate::json::{self, Json};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -69,6 +70,35 @@ pub struct HookCall {
     pub patient_id: String,
     pub encounter_id: Option<String>,
     pub prefetch: Prefetch,
+    /// The orders of an `order-select` call; `None` for other hooks.
+    pub orders: Option<Orders>,
+}
+
+/// The hook the order check answers.
+pub const ORDER_SELECT: &str = "order-select";
+
+/// `context.selections` and the draft `ServiceRequest`s of `context.draftOrders` (order-select).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Orders {
+    /// `Type/id` of each newly selected order, in context order, each naming a draft order.
+    pub selections: Vec<String>,
+    /// The draft `ServiceRequest`s (other resource types are not read).
+    pub service_requests: Vec<Entry<ServiceRequest>>,
+}
+
+impl Orders {
+    /// The selected draft `ServiceRequest`s, in selection order.
+    pub fn selected(&self) -> impl Iterator<Item = &Entry<ServiceRequest>> {
+        self.selections.iter().filter_map(|selection| {
+            self.service_requests.iter().find(|entry| {
+                entry
+                    .resource
+                    .id
+                    .as_deref()
+                    .is_some_and(|id| selection.strip_prefix("ServiceRequest/") == Some(id))
+            })
+        })
+    }
 }
 
 /// Reads a service call for `hook`.
@@ -153,11 +183,114 @@ pub fn parse(body: &[u8], hook: &str) -> Result<HookCall, CdsError> {
     typed.procedures = read_bundle(prefetch, PROCEDURES, &patient_id, &mut typed.paged)?;
     typed.pain = read_bundle(prefetch, PAIN, &patient_id, &mut typed.paged)?;
     typed.conditions = read_bundle(prefetch, CONDITIONS, &patient_id, &mut typed.paged)?;
+    let orders = if hook == ORDER_SELECT {
+        Some(read_orders(context, &patient_id)?)
+    } else {
+        None
+    };
     Ok(HookCall {
         hook_instance,
         patient_id,
         encounter_id,
         prefetch: typed,
+        orders,
+    })
+}
+
+/// `context.selections` and `context.draftOrders` of an `order-select` call: every selection must
+/// name a resource of the draft orders Bundle, and every draft `ServiceRequest` must be about the
+/// patient of the context.
+fn read_orders(context: &Map<String, Value>, patient_id: &str) -> Result<Orders, CdsError> {
+    let bundle = match context.get("draftOrders") {
+        Some(bundle @ Value::Object(_)) if resource_type(bundle) == Some("Bundle") => bundle,
+        Some(_) => {
+            return Err(CdsError::invalid(
+                "must be a FHIR Bundle",
+                "context.draftOrders",
+            ));
+        }
+        None => return Err(CdsError::invalid("is required", "context.draftOrders")),
+    };
+    let entries = match bundle.get("entry") {
+        None => &Vec::new(),
+        Some(Value::Array(entries)) => entries,
+        Some(_) => {
+            return Err(CdsError::invalid(
+                "must be an array",
+                "context.draftOrders.entry",
+            ));
+        }
+    };
+    let mut named = Vec::new();
+    let mut service_requests = Vec::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let path = format!("context.draftOrders.entry[{index}].resource");
+        let resource = match entry.get("resource") {
+            Some(resource @ Value::Object(_)) => resource,
+            _ => return Err(CdsError::invalid("must be a FHIR resource", path)),
+        };
+        let (Some(kind), Some(id)) = (
+            resource_type(resource),
+            resource.get("id").and_then(Value::as_str),
+        ) else {
+            return Err(CdsError::invalid(
+                "a draft order needs a resourceType and an id",
+                path,
+            ));
+        };
+        named.push(format!("{kind}/{id}"));
+        if kind != "ServiceRequest" {
+            continue;
+        }
+        let typed = ServiceRequest::deserialize(resource).map_err(|_| {
+            CdsError::invalid(
+                "is not a valid FHIR R4 ServiceRequest: a member this service reads is missing or of the wrong type",
+                path.clone(),
+            )
+        })?;
+        if !typed.subject.is_patient(patient_id) {
+            return Err(CdsError::new(
+                422,
+                "business-rule",
+                "subject is not the patient of context.patientId",
+                Some(format!("{path}.subject")),
+            ));
+        }
+        service_requests.push(Entry {
+            path,
+            resource: typed,
+        });
+    }
+    let selections = match context.get("selections") {
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(Value::Array(_)) => {
+            return Err(CdsError::invalid(
+                "must name at least one order",
+                "context.selections",
+            ));
+        }
+        Some(_) => return Err(CdsError::invalid("must be an array", "context.selections")),
+        None => return Err(CdsError::invalid("is required", "context.selections")),
+    };
+    let mut out = Vec::new();
+    for (index, selection) in selections.iter().enumerate() {
+        let path = format!("context.selections[{index}]");
+        match selection {
+            Value::String(reference) if named.contains(reference) => {
+                out.push(reference.clone());
+            }
+            Value::String(_) => {
+                return Err(CdsError::invalid(
+                    "must name a resource of context.draftOrders as Type/id",
+                    path,
+                ));
+            }
+            _ => return Err(CdsError::invalid("must be a string", path)),
+        }
+    }
+    Ok(Orders {
+        selections: out,
+        service_requests,
     })
 }
 
@@ -485,5 +618,34 @@ mod tests {
         let call = parse_value(&value).unwrap();
         assert!(call.prefetch.pain.is_empty());
         assert_eq!(call.prefetch.paged, ["pain"]);
+    }
+
+    #[test]
+    fn order_select_reads_selections_and_draft_service_requests() {
+        let order = |id: &str, patient: &str| {
+            json!({"resourceType": "ServiceRequest", "id": id, "status": "draft", "intent": "order",
+                   "subject": {"reference": format!("Patient/{patient}")}})
+        };
+        let mut value = call(json!({"procedures": bundle(vec![]), "pain": bundle(vec![]),
+                                    "conditions": bundle(vec![])}));
+        value["hook"] = json!(ORDER_SELECT);
+        value["context"]["selections"] = json!(["ServiceRequest/b", "MedicationRequest/m"]);
+        value["context"]["draftOrders"] = json!({"resourceType": "Bundle", "type": "collection",
+            "entry": [{"resource": order("a", "p1")}, {"resource": order("b", "p1")},
+                      {"resource": {"resourceType": "MedicationRequest", "id": "m"}}]});
+        let parsed = parse(&serde_json::to_vec(&value).unwrap(), ORDER_SELECT).unwrap();
+        let orders = parsed.orders.unwrap();
+        assert_eq!(orders.service_requests.len(), 2);
+        let selected: Vec<_> = orders.selected().map(|e| e.resource.id.clone()).collect();
+        assert_eq!(selected, [Some("b".to_owned())]);
+
+        let mut foreign = value.clone();
+        foreign["context"]["draftOrders"]["entry"][0]["resource"] = order("a", "p2");
+        let error = parse(&serde_json::to_vec(&foreign).unwrap(), ORDER_SELECT).unwrap_err();
+        assert_eq!(error.status, 422);
+        let mut empty = value.clone();
+        empty["context"]["selections"] = json!([]);
+        let error = parse(&serde_json::to_vec(&empty).unwrap(), ORDER_SELECT).unwrap_err();
+        assert_eq!(error.issues[0].expression, ["context.selections"]);
     }
 }

@@ -2,27 +2,32 @@
 //!
 //! `facet-pain-next-step` answers the `patient-view` hook: it reads the patient's prefetched FHIR R4
 //! record (facet procedures, pain scores, active conditions), maps it to a triage request
-//! ([`mapping`]), walks the pathway and answers with cards ([`cards`]). Nothing here knows an option
-//! id, an alert code or a threshold: those come from the pathway. The HTTP binding lives in
-//! `crate::http`; this module is transport-free.
+//! ([`mapping`]), walks the pathway and answers with cards ([`cards`]).
+//! `facet-procedure-order-check` answers `order-select`: it maps the same record, walks the pathway
+//! and says whether each selected facet-procedure order fits the answer ([`order`]). Nothing here
+//! knows an option id, an alert code or a threshold: those come from the pathway. The HTTP binding
+//! lives in `crate::http`; this module is transport-free.
 
 pub mod cards;
 pub mod feedback;
 pub mod fhir;
 pub mod hook;
 pub mod mapping;
+pub mod order;
 pub mod outcome;
 
 use crate::engine;
 use crate::pathway::PathwaySet;
 use cards::CdsResponse;
-use hook::{CONDITIONS, PAIN, PATIENT, PROCEDURES, PrefetchKey};
-use mapping::Mapping;
+use hook::{CONDITIONS, HookCall, ORDER_SELECT, PAIN, PATIENT, PROCEDURES, PrefetchKey};
+use mapping::{Mapped, Mapping};
 use outcome::CdsError;
 use serde_json::{Map, Value, json};
 
 /// Id of the patient-view service.
 pub const PATIENT_VIEW_SERVICE: &str = "facet-pain-next-step";
+/// Id of the order-select service.
+pub const ORDER_SELECT_SERVICE: &str = "facet-procedure-order-check";
 
 /// A CDS service this server offers.
 #[derive(Debug, Clone, Copy)]
@@ -35,15 +40,27 @@ pub struct Service {
 }
 
 /// Every service, in discovery order.
-pub const SERVICES: &[Service] = &[Service {
-    id: PATIENT_VIEW_SERVICE,
-    hook: "patient-view",
-    title: "Facet joint pain: next step",
-    description: "Ranks the next options after the patient's latest spinal facet procedure \
-        (intra-articular injection, medial branch block or radiofrequency ablation), from the \
-        pain scores recorded around it, with the evidence for each.",
-    prefetch: &[PATIENT, PROCEDURES, PAIN, CONDITIONS],
-}];
+pub const SERVICES: &[Service] = &[
+    Service {
+        id: PATIENT_VIEW_SERVICE,
+        hook: "patient-view",
+        title: "Facet joint pain: next step",
+        description: "Ranks the next options after the patient's latest spinal facet procedure \
+            (intra-articular injection, medial branch block or radiofrequency ablation), from the \
+            pain scores recorded around it, with the evidence for each.",
+        prefetch: &[PATIENT, PROCEDURES, PAIN, CONDITIONS],
+    },
+    Service {
+        id: ORDER_SELECT_SERVICE,
+        hook: ORDER_SELECT,
+        title: "Facet procedure order check",
+        description: "Checks a selected facet-procedure order (CPT 64490-64495, 64633-64636) \
+            against the pathway's next options after the patient's latest facet procedure: \
+            whether it is the first option, ranked lower or avoided, and why, with the criteria \
+            it misses and a suggestion that replaces it by the first option.",
+        prefetch: &[PATIENT, PROCEDURES, PAIN, CONDITIONS],
+    },
+];
 
 /// The service with this id.
 pub fn service(id: &str) -> Option<&'static Service> {
@@ -110,6 +127,8 @@ pub enum CallResult {
     NoFacetProcedure,
     /// A facet procedure the record does not let us assess: one `info` card.
     Unassessable,
+    /// An order-select call that selected no facet-procedure order: no cards.
+    NoFacetOrder,
 }
 
 impl CallResult {
@@ -118,6 +137,7 @@ impl CallResult {
             CallResult::Cards => "cards",
             CallResult::NoFacetProcedure => "no_facet_procedure",
             CallResult::Unassessable => "unassessable",
+            CallResult::NoFacetOrder => "no_facet_order",
         }
     }
 }
@@ -129,50 +149,84 @@ pub struct CallOutcome {
     pub result: CallResult,
 }
 
-/// Answers one call of `service_id` with a CDS Hooks response body.
-pub fn call(pathways: &PathwaySet, service_id: &str, body: &[u8]) -> Result<CallOutcome, CdsError> {
+/// Answers one call of `service_id` with a CDS Hooks response body. `profile` is the criteria
+/// profile the CDS services answer with; `None` for the pathway's default.
+pub fn call(
+    pathways: &PathwaySet,
+    profile: Option<&str>,
+    service_id: &str,
+    body: &[u8],
+) -> Result<CallOutcome, CdsError> {
     let service = service(service_id).ok_or_else(CdsError::unknown_service)?;
     let call = hook::parse(body, service.hook)?;
     let pathway = pathways.default_pathway();
-    let (response, result) = match mapping::map(&call.prefetch)? {
-        Mapping::NoFacetProcedure => (
-            CdsResponse { cards: Vec::new() },
-            CallResult::NoFacetProcedure,
-        ),
-        Mapping::Unassessable(gap) => (
-            CdsResponse {
-                cards: vec![cards::unassessable_card(pathway, &gap, &call)],
-            },
-            CallResult::Unassessable,
-        ),
-        Mapping::Mapped(mapped) => match pathway.resolve(&mapped.request) {
-            Ok(resolved) => {
-                let answer = engine::evaluate(pathway, &mapped.request, resolved, false);
-                (
-                    CdsResponse {
-                        cards: cards::triage_cards(pathway, &answer, &mapped, &call),
-                    },
-                    CallResult::Cards,
-                )
-            }
-            Err(_) => {
-                let gap = mapping::Unassessable {
-                    procedure: Some(mapped.index.clone()),
-                    missing: vec![
-                        "a pathway that covers this spinal region: the loaded pathway does not",
-                    ],
-                    red_flags: mapped.red_flags.clone(),
-                };
-                (
-                    CdsResponse {
-                        cards: vec![cards::unassessable_card(pathway, &gap, &call)],
-                    },
-                    CallResult::Unassessable,
-                )
-            }
-        },
+    if profile.is_some_and(|id| pathway.profile_index(id).is_none()) {
+        return Err(CdsError::new(
+            500,
+            "exception",
+            "the criteria profile configured for the CDS services is not defined by the serving pathway",
+            None,
+        ));
+    }
+    let orders = if service.hook == ORDER_SELECT {
+        let orders = order::facet_orders(&call);
+        if orders.is_empty() {
+            return respond(Vec::new(), CallResult::NoFacetOrder);
+        }
+        Some(orders)
+    } else {
+        None
     };
-    let body = serde_json::to_vec(&response)
+    let mut mapped = match mapping::map(&call.prefetch)? {
+        Mapping::NoFacetProcedure => return respond(Vec::new(), CallResult::NoFacetProcedure),
+        Mapping::Unassessable(gap) => {
+            return respond(
+                vec![cards::unassessable_card(pathway, &gap, &call)],
+                CallResult::Unassessable,
+            );
+        }
+        Mapping::Mapped(mapped) => mapped,
+    };
+    if let Some(profile) = profile {
+        mapped.request.profile = Some(profile.to_owned());
+        if let Some(body) = mapped.request_json.as_object_mut() {
+            body.insert("profile".into(), Value::String(profile.to_owned()));
+        }
+    }
+    let Ok(resolved) = pathway.resolve(&mapped.request) else {
+        let gap = mapping::Unassessable {
+            procedure: Some(mapped.index.clone()),
+            missing: vec!["a pathway that covers this spinal region: the loaded pathway does not"],
+            red_flags: mapped.red_flags.clone(),
+        };
+        return respond(
+            vec![cards::unassessable_card(pathway, &gap, &call)],
+            CallResult::Unassessable,
+        );
+    };
+    let answer = engine::evaluate(pathway, &mapped.request, resolved, false);
+    let cards = match orders {
+        None => cards::triage_cards(pathway, &answer, &mapped, &call),
+        Some(orders) => order_cards(pathway, &answer, &mapped, &orders, &call),
+    };
+    respond(cards, CallResult::Cards)
+}
+
+fn order_cards(
+    pathway: &crate::pathway::Pathway,
+    answer: &engine::TriageResponse,
+    mapped: &Mapped,
+    orders: &[order::FacetOrder],
+    call: &HookCall,
+) -> Vec<cards::Card> {
+    orders
+        .iter()
+        .map(|facet_order| order::order_card(pathway, answer, mapped, facet_order, call))
+        .collect()
+}
+
+fn respond(cards: Vec<cards::Card>, result: CallResult) -> Result<CallOutcome, CdsError> {
+    let body = serde_json::to_vec(&CdsResponse { cards })
         .map_err(|_| CdsError::new(500, "exception", "the response could not be written", None))?;
     Ok(CallOutcome { body, result })
 }
@@ -210,6 +264,9 @@ mod tests {
     #[test]
     fn an_unknown_service_is_404() {
         let pathways = PathwaySet::embedded().unwrap();
-        assert_eq!(call(&pathways, "nope", b"{}").unwrap_err().status, 404);
+        assert_eq!(
+            call(&pathways, None, "nope", b"{}").unwrap_err().status,
+            404
+        );
     }
 }

@@ -1,31 +1,232 @@
-//! CDS Hooks 2.0 routes: discovery, service calls and feedback. Every error under `/cds-services`
-//! is a FHIR `OperationOutcome`, not a problem document.
+//! CDS Hooks 2.0 routes: discovery, service calls and feedback, with their security. Every error
+//! under `/cds-services` is a FHIR `OperationOutcome`, not a problem document.
+//!
+//! [`CdsConfig`] (built from [`CdsArgs`]) sets how the routes answer: the criteria profile of the
+//! CDS services; the trusted issuers and the public base URL, with which every call (discovery,
+//! service calls, feedback) must carry a valid signed JWT whose `aud` is the public base URL plus the
+//! path called (never derived from the Host header), else `401`; and the origins browser-based CDS
+//! clients may call from (CORS). Logs name a token's `iss` and `jti` only, never the token.
 
 use super::AppState;
+use crate::auth::jwt::{JwtError, JwtVerifier, Limits};
 use crate::cds::feedback::{self, FeedbackLog};
 use crate::cds::outcome::{CdsError, FHIR_JSON};
 use crate::cds::{self, service};
+use crate::pathway::PathwaySet;
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Largest accepted CDS Hooks body: prefetch bundles are larger than a triage request.
 pub const CDS_BODY_LIMIT: usize = 1024 * 1024;
 /// How many feedback items are remembered to recognise exact repeats.
 const FEEDBACK_MEMORY: usize = 100_000;
+/// How long a browser may cache a CORS preflight answer.
+const CORS_MAX_AGE: Duration = Duration::from_secs(600);
 
-/// The `/cds-services` routes.
-pub fn routes() -> Router<AppState> {
+/// Options of the CDS Hooks services (flattened into `serve`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CdsArgs {
+    /// Trusted CDS clients: a JSON file `{"issuers": [{"iss": ..., "jwks": {"keys": [...]}}]}`. With it,
+    /// every CDS Hooks call must carry a JWT signed by one of these issuers (needs --public-url).
+    #[arg(
+        long = "cds-trust",
+        value_name = "FILE",
+        env = "FACET_TRIAGE_CDS_TRUST"
+    )]
+    pub trust: Option<PathBuf>,
+    /// The service's public base URL as CDS clients call it (e.g. https://cds.example.org); a token's
+    /// `aud` must be this URL plus the path called.
+    #[arg(
+        long = "public-url",
+        value_name = "URL",
+        env = "FACET_TRIAGE_PUBLIC_URL"
+    )]
+    pub public_url: Option<String>,
+    /// Criteria profile of the CDS Hooks services (e.g. cms-lcd); the pathway's default when left out.
+    #[arg(
+        long = "cds-profile",
+        value_name = "ID",
+        env = "FACET_TRIAGE_CDS_PROFILE"
+    )]
+    pub profile: Option<String>,
+    /// Origins browser-based CDS clients may call from (CORS), e.g. http://localhost:8080;
+    /// repeat the flag or separate with commas. None by default.
+    #[arg(
+        long = "cds-cors-origin",
+        value_name = "ORIGIN",
+        env = "FACET_TRIAGE_CDS_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cds_cors_origins: Vec<String>,
+}
+
+/// How the CDS Hooks routes answer. The default: no authentication, the pathway's default profile,
+/// no CORS.
+#[derive(Clone, Default)]
+pub struct CdsConfig {
+    auth: Option<Arc<CdsAuth>>,
+    profile: Option<String>,
+    cors_origins: Vec<HeaderValue>,
+}
+
+impl std::fmt::Debug for CdsConfig {
+    /// Names what is configured, never the keys.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CdsConfig")
+            .field("authenticated", &self.auth.is_some())
+            .field("profile", &self.profile)
+            .field("cors_origins", &self.cors_origins)
+            .finish()
+    }
+}
+
+/// Token verification and the public base URL the audience is built from.
+struct CdsAuth {
+    verifier: JwtVerifier,
+    /// Without a trailing `/`.
+    public_url: String,
+}
+
+impl CdsConfig {
+    /// The configuration the serve options describe; reads the trust file.
+    pub fn from_args(args: &CdsArgs) -> Result<CdsConfig, String> {
+        let mut config = CdsConfig::default();
+        match (&args.trust, &args.public_url) {
+            (Some(path), Some(url)) => {
+                let text = std::fs::read_to_string(path).map_err(|error| {
+                    format!("cannot read the CDS trust file {}: {error}", path.display())
+                })?;
+                let verifier = JwtVerifier::from_trust_json(&text, Limits::default())
+                    .map_err(|error| format!("CDS trust file {}: {error}", path.display()))?;
+                config = config.with_auth(verifier, url)?;
+            }
+            (Some(_), None) => {
+                return Err(
+                    "--cds-trust needs --public-url (FACET_TRIAGE_PUBLIC_URL): a token's \
+                    audience is the public URL of the service called"
+                        .into(),
+                );
+            }
+            (None, _) => {}
+        }
+        if let Some(profile) = &args.profile {
+            config = config.with_profile(profile);
+        }
+        let origins: Vec<&str> = args.cds_cors_origins.iter().map(String::as_str).collect();
+        config.with_cors_origins(&origins)
+    }
+
+    /// Requires a token from `verifier` on every call; `public_url` is the base URL clients call
+    /// (`https://host[:port][/path]`, no query or fragment).
+    pub fn with_auth(mut self, verifier: JwtVerifier, public_url: &str) -> Result<Self, String> {
+        let url = public_url.trim_end_matches('/');
+        let valid = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty())
+            && !url.contains(['?', '#', ' ']);
+        if !valid {
+            return Err(
+                "--public-url must be an absolute http(s) URL without query or fragment, \
+                such as https://cds.example.org"
+                    .into(),
+            );
+        }
+        self.auth = Some(Arc::new(CdsAuth {
+            verifier,
+            public_url: url.to_owned(),
+        }));
+        Ok(self)
+    }
+
+    /// Answers with this criteria profile instead of the pathway's default.
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// Allows browser calls from these origins (`scheme://host[:port]`; `*` is refused).
+    pub fn with_cors_origins(mut self, origins: &[&str]) -> Result<Self, String> {
+        for origin in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+            let shaped = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && origin
+                    .split("://")
+                    .nth(1)
+                    .is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', '*']));
+            let value = HeaderValue::from_str(origin).ok().filter(|_| shaped).ok_or_else(|| {
+                "a CORS origin is scheme://host[:port] (no path, no wildcard), e.g. http://localhost:8080"
+                    .to_owned()
+            })?;
+            self.cors_origins.push(value);
+        }
+        Ok(self)
+    }
+
+    /// The configured profile must exist in the default pathway of `pathways`.
+    pub fn check_profile(&self, pathways: &PathwaySet) -> Result<(), String> {
+        let pathway = pathways.default_pathway();
+        match &self.profile {
+            Some(profile) if pathway.profile_index(profile).is_none() => {
+                let known: Vec<&str> = pathway.profiles.iter().map(|p| p.id.as_str()).collect();
+                Err(format!(
+                    "--cds-profile: pathway {} defines no profile {profile:?}; it defines: {}",
+                    pathway.id,
+                    known.join(", ")
+                ))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Says at startup how CDS Hooks calls are secured; warns when they are not.
+    pub fn log_startup(&self) {
+        let message = match &self.auth {
+            Some(auth) => format!(
+                "CDS Hooks calls require a signed JWT with aud {}/cds-services...",
+                auth.public_url
+            ),
+            None => "CDS Hooks calls are unauthenticated: no --cds-trust file is configured, so \
+                any client can call /cds-services"
+                .to_owned(),
+        };
+        let authenticated = self.auth.is_some();
+        if tracing::dispatcher::has_been_set() {
+            if authenticated {
+                tracing::info!("{message}");
+            } else {
+                tracing::warn!("{message}");
+            }
+        } else {
+            eprintln!(
+                "{} {message}",
+                if authenticated { "info:" } else { "warning:" }
+            );
+        }
+    }
+}
+
+/// The `/cds-services` routes, secured and with CORS as `config` says.
+pub fn routes(config: CdsConfig) -> Router<AppState> {
     let log = Arc::new(FeedbackLog::new(FEEDBACK_MEMORY));
-    Router::new()
+    let profile: Option<Arc<str>> = config.profile.as_deref().map(Arc::from);
+    let mut router = Router::new()
         .route("/cds-services", get(discovery).fallback(method_not_allowed))
         .route(
             "/cds-services/{id}",
-            post(call_service).fallback(method_not_allowed),
+            post(
+                move |State(state): State<AppState>, Path(id): Path<String>, request: Request| {
+                    let profile = profile.clone();
+                    async move { call_service(&state, profile.as_deref(), &id, request).await }
+                },
+            )
+            .fallback(method_not_allowed),
         )
         .route(
             "/cds-services/{id}/feedback",
@@ -35,7 +236,86 @@ pub fn routes() -> Router<AppState> {
             })
             .fallback(method_not_allowed),
         )
-        .route("/cds-services/{id}/{*rest}", any(not_found))
+        .route("/cds-services/{id}/{*rest}", any(not_found));
+    if let Some(auth) = config.auth {
+        router = router.layer(middleware::from_fn_with_state(auth, require_token));
+    }
+    if !config.cors_origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(config.cors_origins))
+                .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+                .max_age(CORS_MAX_AGE),
+        );
+    }
+    router
+}
+
+/// Lets a call through only with a valid token for the URL called; `401` with an
+/// `OperationOutcome` and `WWW-Authenticate: Bearer` otherwise.
+async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next: Next) -> Response {
+    let audience = format!("{}{}", auth.public_url, request.uri().path());
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    match auth.verifier.verify(authorization, &audience, now) {
+        Ok(token) => {
+            tracing::info!(iss = %token.iss, jti = %token.jti, "CDS Hooks call authenticated");
+            next.run(request).await
+        }
+        Err(error) => {
+            let reason = refusal_label(&error);
+            tracing::warn!(reason, "CDS Hooks call refused: {error}");
+            metrics::counter!("cds_auth_refusals_total", "reason" => reason).increment(1);
+            if error == JwtError::ReplayCacheFull {
+                let mut response =
+                    outcome(CdsError::new(503, "throttled", error.to_string(), None));
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                return response;
+            }
+            let code = if error == JwtError::Expired {
+                "expired"
+            } else {
+                "login"
+            };
+            let mut response = outcome(CdsError::new(401, code, error.to_string(), None));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(if error == JwtError::Missing {
+                    "Bearer"
+                } else {
+                    "Bearer error=\"invalid_token\""
+                }),
+            );
+            response
+        }
+    }
+}
+
+/// A fixed metric label per refusal reason.
+fn refusal_label(error: &JwtError) -> &'static str {
+    match error {
+        JwtError::Missing => "missing",
+        JwtError::Malformed => "malformed",
+        JwtError::Algorithm => "algorithm",
+        JwtError::UnknownIssuer => "unknown_issuer",
+        JwtError::UnknownKey => "unknown_key",
+        JwtError::Signature => "signature",
+        JwtError::MissingClaim(_) => "missing_claim",
+        JwtError::Expired => "expired",
+        JwtError::NotYetValid => "not_yet_valid",
+        JwtError::TooLongLived => "too_long_lived",
+        JwtError::Audience => "audience",
+        JwtError::Replayed => "replayed",
+        JwtError::ReplayCacheFull => "replay_cache_full",
+    }
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
@@ -46,18 +326,19 @@ async fn discovery(State(state): State<AppState>) -> Response {
 }
 
 async fn call_service(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
+    state: &AppState,
+    profile: Option<&str>,
+    id: &str,
     request: Request,
 ) -> Response {
-    let Some(service) = service(&id) else {
+    let Some(service) = service(id) else {
         return outcome(CdsError::unknown_service());
     };
     let body = match json_body(request).await {
         Ok(body) => body,
         Err(error) => return outcome(error),
     };
-    match cds::call(&state.pathways, service.id, &body) {
+    match cds::call(&state.pathways, profile, service.id, &body) {
         Ok(answer) => {
             metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => answer.result.as_str())
                 .increment(1);

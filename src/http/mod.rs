@@ -7,6 +7,8 @@
 
 mod cds;
 mod error;
+
+pub use cds::{CdsArgs, CdsConfig};
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -82,6 +84,8 @@ pub enum Cors {
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     pub request_timeout: Duration,
+    /// CDS Hooks services: their profile, JWT security and CORS.
+    pub cds: CdsConfig,
     pub cors: Cors,
     pub metrics: Metrics,
     pub readiness: Readiness,
@@ -91,6 +95,7 @@ impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            cds: CdsConfig::default(),
             cors: Cors::Off,
             metrics: Metrics::new(),
             readiness: Readiness::default(),
@@ -101,6 +106,17 @@ impl Default for HttpOptions {
 /// The application with default options; shared by `main` (through [`router_with`]) and the tests.
 pub fn router(state: AppState) -> Router {
     router_with(state, HttpOptions::default())
+}
+
+/// The application with CDS Hooks services configured by `cds` and default options otherwise.
+pub fn router_with_cds(state: AppState, cds: CdsConfig) -> Router {
+    router_with(
+        state,
+        HttpOptions {
+            cds,
+            ..HttpOptions::default()
+        },
+    )
 }
 
 /// The documented routes of every resource, before layers.
@@ -117,11 +133,6 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     let (routes, document) = documented_routes().split_for_parts();
     let document = openapi::render(&document, &state.current_pathways());
-    // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
-    let routes = routes
-        .merge(cds::routes())
-        .merge(openapi::swagger_ui())
-        .fallback(|| async { ApiError::NoRoute });
     let cors = match &options.cors {
         Cors::Off => None,
         Cors::AnyOrigin => Some(AllowOrigin::any()),
@@ -135,6 +146,15 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
             .expose_headers([REQUEST_ID])
             .max_age(Duration::from_secs(600))
     });
+    // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
+    let mut routes = routes.merge(openapi::swagger_ui());
+    if let Some(cors) = cors {
+        routes = routes.layer(cors);
+    }
+    // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
+    let routes = routes
+        .merge(cds::routes(options.cds))
+        .fallback(|| async { ApiError::NoRoute });
     let stack = ServiceBuilder::new()
         .map_request(drop_unusable_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
@@ -158,7 +178,6 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         .layer(axum::middleware::map_response(
             error::problem_for_bare_errors,
         ))
-        .option_layer(cors)
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,

@@ -1,7 +1,8 @@
 //! `facet-triage serve` (the runtime, the listener, graceful shutdown) and `facet-triage healthcheck`.
 
 use super::{
-    AppState, Cors, DEFAULT_REQUEST_TIMEOUT, HttpOptions, Metrics, Readiness, router_with,
+    AppState, CdsArgs, CdsConfig, Cors, DEFAULT_REQUEST_TIMEOUT, HttpOptions, Metrics, Readiness,
+    router_with,
 };
 use crate::cli::PathwaysArg;
 use crate::telemetry::{self, LogArgs};
@@ -35,6 +36,8 @@ pub struct ServeArgs {
     pub worker_threads: Option<u16>,
     #[command(flatten)]
     pub log: LogArgs,
+    #[command(flatten)]
+    pub cds: CdsArgs,
 }
 
 /// Options of `facet-triage healthcheck`.
@@ -90,6 +93,17 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let cds = match CdsConfig::from_args(&args.cds).and_then(|cds| {
+        cds.check_profile(&pathways)?;
+        Ok(cds)
+    }) {
+        Ok(cds) => cds,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(1);
+        }
+    };
+    cds.log_startup();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = args.worker_threads {
         builder.worker_threads(usize::from(threads));
@@ -111,6 +125,7 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
         };
         let options = HttpOptions {
             request_timeout: Duration::from_secs(args.request_timeout),
+            cds,
             cors,
             metrics: Metrics::new(),
             readiness: Readiness::default(),
