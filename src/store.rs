@@ -236,7 +236,7 @@ mod tests {
         let held = store.snapshot();
         std::fs::write(
             dir.path().join("facet-pain.toml"),
-            DEFAULT_PATHWAY.replacen("start = \"red-flags\"", "start = \"red-flag\"", 1),
+            DEFAULT_PATHWAY.replacen("version = \"1.0.0\"", "version = \"one\"", 1),
         )
         .unwrap();
         let ReloadOutcome::Rejected(failure) = store.reload() else {

@@ -168,8 +168,8 @@ mod tests {
     fn requests_and_evaluations_render_with_their_labels() {
         let metrics = Metrics::new();
         metrics.record_request("POST", "/v1/triage", 200, 0.002);
-        metrics.record_evaluation(Some("option-a"), "asipp-2020");
-        metrics.record_evaluation(None, "cms-lcd");
+        metrics.record_evaluation(Some("option-a"), "profile-a");
+        metrics.record_evaluation(None, "profile-b");
         let text = metrics.render();
         assert!(
             text.contains(
@@ -183,7 +183,7 @@ mod tests {
         );
         assert!(
             text.contains(
-                r#"triage_evaluations_total{profile="asipp-2020",top_option="option-a"} 1"#
+                r#"triage_evaluations_total{profile="profile-a",top_option="option-a"} 1"#
             ),
             "{text}"
         );
