@@ -34,15 +34,8 @@ pub fn triage(pathways: &PathwaySet, body: &[u8], trace: bool) -> Result<Outcome
     let response: TriageResponse = engine::evaluate(pathway, &request, resolved, trace);
     let top_option = response.options.first().map(|option| option.id.to_owned());
     let profile = response.profile.to_owned();
-    let mut body = Vec::with_capacity(4096);
-    serde_json::to_writer(&mut body, &response).map_err(|_| {
-        Problem::new(
-            500,
-            "internal",
-            "Internal error",
-            "the response could not be written",
-        )
-    })?;
+    let mut body = Vec::with_capacity(8192);
+    response.write_json(&mut body);
     Ok(Outcome {
         body,
         top_option,

@@ -6,6 +6,7 @@
 //! Ranking orders by priority, then the strength of `evidence[0]`, then invasiveness, then id.
 
 mod response;
+mod write;
 
 pub use response::*;
 
