@@ -174,6 +174,14 @@ fn valid_versions_swap_under_load_and_an_invalid_file_never_serves() {
     // A valid version serves again and clears the rejection.
     switch_to(&b, &digest_b, false);
 
+    // The OpenAPI document follows the serving version.
+    let document = server.get("/openapi.json").unwrap();
+    assert_eq!(document.header("x-pathway-digest"), Some(digest_b.as_str()));
+    let listed = &document.json()["paths"]["/v1/pathways"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["example"]["pathways"][0];
+    assert_eq!(listed["version"], "1.0.1");
+    assert_eq!(listed["digest"], digest_b.as_str());
+
     // SIGHUP alone (no file change) reloads: the reload counter moves.
     let reloads = |server: &Server| {
         let metrics = server.get("/metrics").unwrap();
