@@ -20,7 +20,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default command).
-    Serve(crate::http::ServeArgs),
+    Serve(Box<crate::http::ServeArgs>),
     /// Evaluate one triage request (JSON) and print the response body.
     Evaluate(EvaluateArgs),
     /// Load and validate pathway files; print a summary or every error.
@@ -88,7 +88,7 @@ pub struct GraphArgs {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         None => crate::http::serve_blocking(crate::http::ServeArgs::parse_from(["facet-triage"])),
-        Some(Command::Serve(args)) => crate::http::serve_blocking(args),
+        Some(Command::Serve(args)) => crate::http::serve_blocking(*args),
         Some(Command::Evaluate(args)) => evaluate(args),
         Some(Command::Validate(args)) => validate(args),
         Some(Command::Graph(args)) => graph(args),

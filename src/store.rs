@@ -37,11 +37,16 @@ pub struct ReloadFailure {
     pub errors: Vec<String>,
 }
 
+/// A check a new set must pass, beyond its own validation, before it may serve (for example: the
+/// configured CDS profile still exists). Its error is one line of the rejection.
+pub type AcceptCheck = Box<dyn Fn(&PathwaySet) -> Result<(), String> + Send + Sync>;
+
 /// The current pathway set, swappable while the server runs.
 pub struct PathwayStore {
     source: PathwaySource,
     current: ArcSwap<PathwaySet>,
     last_failure: Mutex<Option<ReloadFailure>>,
+    accept: Option<AcceptCheck>,
 }
 
 /// What a reload did.
@@ -62,11 +67,23 @@ impl PathwayStore {
 
     /// A store holding an already loaded set.
     pub fn with_set(source: PathwaySource, set: PathwaySet) -> PathwayStore {
+        PathwayStore::with_shared(source, Arc::new(set))
+    }
+
+    /// A store holding a set shared with others (tests that build many routers over one set).
+    pub fn with_shared(source: PathwaySource, set: Arc<PathwaySet>) -> PathwayStore {
         PathwayStore {
             source,
-            current: ArcSwap::from_pointee(set),
+            current: ArcSwap::new(set),
             last_failure: Mutex::new(None),
+            accept: None,
         }
+    }
+
+    /// Adds a check every reloaded set must pass before it replaces the serving one.
+    pub fn accepting_only(mut self, check: AcceptCheck) -> PathwayStore {
+        self.accept = Some(check);
+        self
     }
 
     /// The set serving now. Cheap: no lock, no copy.
@@ -94,7 +111,15 @@ impl PathwayStore {
     /// Loads and validates the source again and swaps it in if it is valid. Blocking: call it from a
     /// blocking thread, not from a request.
     pub fn reload(&self) -> ReloadOutcome {
-        let outcome = match self.source.load() {
+        let loaded = self
+            .source
+            .load()
+            .map_err(|LoadErrors(errors)| errors.iter().map(ToString::to_string).collect())
+            .and_then(|set| match &self.accept {
+                Some(check) => check(&set).map(|()| set).map_err(|error| vec![error]),
+                None => Ok(set),
+            });
+        let outcome = match loaded {
             Ok(set) => {
                 self.current.store(Arc::new(set));
                 *self
@@ -103,10 +128,8 @@ impl PathwayStore {
                     .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
                 ReloadOutcome::Replaced
             }
-            Err(LoadErrors(errors)) => {
-                let failure = ReloadFailure {
-                    errors: errors.iter().map(ToString::to_string).collect(),
-                };
+            Err(errors) => {
+                let failure = ReloadFailure { errors };
                 *self
                     .last_failure
                     .lock()
@@ -167,13 +190,19 @@ pub fn watch_directory(
     Ok(watcher)
 }
 
-/// Reloads the store on every SIGHUP.
+/// Reloads the store on every SIGHUP (a logged no-op for the embedded pathways).
 #[cfg(unix)]
 pub fn reload_on_sighup(store: Arc<PathwayStore>) -> std::io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
         while hangups.recv().await.is_some() {
+            if store.source() == &PathwaySource::Embedded {
+                tracing::info!(
+                    "SIGHUP ignored: the pathways are the embedded copy; start with --pathways DIR to reload them"
+                );
+                continue;
+            }
             let store = store.clone();
             let _ = tokio::task::spawn_blocking(move || store.reload()).await;
         }
@@ -258,6 +287,27 @@ mod tests {
             None,
             "a good reload clears the failure"
         );
+    }
+
+    #[test]
+    fn a_set_failing_the_accept_check_is_rejected() {
+        let (dir, store) = directory_with(DEFAULT_PATHWAY);
+        let store = store.accepting_only(Box::new(|set| {
+            if set.default_pathway().version == "1.0.0" {
+                Ok(())
+            } else {
+                Err("only version 1.0.0 may serve".to_owned())
+            }
+        }));
+        let edited = DEFAULT_PATHWAY.replacen("version = \"1.0.0\"", "version = \"1.0.1\"", 1);
+        std::fs::write(dir.path().join("facet-pain.toml"), edited).unwrap();
+        assert_eq!(
+            store.reload(),
+            ReloadOutcome::Rejected(ReloadFailure {
+                errors: vec!["only version 1.0.0 may serve".to_owned()]
+            })
+        );
+        assert_eq!(store.current().default_pathway().version, "1.0.0");
     }
 
     #[test]

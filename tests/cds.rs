@@ -24,9 +24,7 @@ fn pathways() -> Arc<PathwaySet> {
 }
 
 fn app() -> axum::Router {
-    router(AppState {
-        pathways: pathways(),
-    })
+    router(AppState::shared(pathways()))
 }
 
 struct Reply {
@@ -803,12 +801,7 @@ async fn post_order(profile: Option<&str>, body: &Value) -> Reply {
         Some(profile) => CdsConfig::default().with_profile(profile),
         None => CdsConfig::default(),
     };
-    let app = router_with_cds(
-        AppState {
-            pathways: pathways(),
-        },
-        config,
-    );
+    let app = router_with_cds(AppState::shared(pathways()), config);
     send_to(
         app,
         "POST",

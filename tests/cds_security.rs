@@ -44,12 +44,7 @@ fn secured() -> CdsConfig {
 }
 
 fn app(config: CdsConfig) -> axum::Router {
-    router_with_cds(
-        AppState {
-            pathways: pathways(),
-        },
-        config,
-    )
+    router_with_cds(AppState::shared(pathways()), config)
 }
 
 fn now() -> u64 {
@@ -282,9 +277,7 @@ async fn discovery_and_feedback_are_protected_too() {
 
 #[tokio::test]
 async fn without_a_trust_file_calls_succeed_unauthenticated() {
-    let app = router(AppState {
-        pathways: pathways(),
-    });
+    let app = router(AppState::shared(pathways()));
     let reply = send(app.clone(), get("/cds-services", None)).await;
     assert_eq!(reply.status, 200);
     let reply = send(app.clone(), post(NEXT_STEP, contract_request(), None)).await;

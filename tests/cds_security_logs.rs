@@ -51,9 +51,7 @@ async fn logs_name_iss_and_jti_only() {
         )
         .unwrap();
     let app = router_with_cds(
-        AppState {
-            pathways: Arc::new(PathwaySet::embedded().unwrap()),
-        },
+        AppState::shared(Arc::new(PathwaySet::embedded().unwrap())),
         config,
     );
     let now = SystemTime::now()

@@ -16,9 +16,7 @@ static PATHWAYS: LazyLock<Arc<PathwaySet>> =
     LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
 
 async fn post(body: String, content_type: Option<&str>) -> (u16, String, Value) {
-    let app = router(AppState {
-        pathways: PATHWAYS.clone(),
-    });
+    let app = router(AppState::shared(PATHWAYS.clone()));
     let mut request = Request::post("/v1/triage");
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);

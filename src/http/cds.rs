@@ -319,10 +319,15 @@ fn refusal_label(error: &JwtError) -> &'static str {
 }
 
 async fn discovery(State(state): State<AppState>) -> Response {
-    json_response(
+    let pathways = state.current_pathways();
+    let mut response = json_response(
         StatusCode::OK,
-        serde_json::to_vec(&cds::discovery(&state.pathways)).unwrap_or_default(),
-    )
+        serde_json::to_vec(&cds::discovery(&pathways)).unwrap_or_default(),
+    );
+    response
+        .headers_mut()
+        .extend(super::version_headers(pathways.iter().map(AsRef::as_ref)));
+    response
 }
 
 async fn call_service(
@@ -338,11 +343,16 @@ async fn call_service(
         Ok(body) => body,
         Err(error) => return outcome(error),
     };
-    match cds::call(&state.pathways, profile, service.id, &body) {
+    let pathways = state.current_pathways();
+    match cds::call(&pathways, profile, service.id, &body) {
         Ok(answer) => {
             metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => answer.result.as_str())
                 .increment(1);
-            json_response(StatusCode::OK, answer.body)
+            let mut response = json_response(StatusCode::OK, answer.body);
+            response
+                .headers_mut()
+                .extend(super::version_headers(pathways.iter().map(AsRef::as_ref)));
+            response
         }
         Err(error) => {
             metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => status_label(error.status))

@@ -30,6 +30,13 @@ pub enum ApiError {
     /// `503`: not ready to serve (no pathway loaded, or shutting down).
     #[error("not ready: no pathway is loaded or the server is shutting down")]
     NotReady,
+    /// `401`: `/v1/*` requires a bearer token and the request has none (`presented: false`) or an
+    /// unknown one.
+    #[error("{}", if *presented { "the bearer token is not valid" } else { "send a bearer token: Authorization: Bearer <token>" })]
+    Unauthorized { presented: bool },
+    /// `503`: every request slot is busy; retry after `Retry-After` seconds.
+    #[error("the server is at its concurrency limit; retry after the Retry-After delay")]
+    Overloaded,
     /// `413`: the body is over the limit.
     #[error("the request body exceeds {limit} bytes")]
     PayloadTooLarge { limit: usize },
@@ -52,7 +59,8 @@ impl ApiError {
             ApiError::UnknownPathway | ApiError::NoRoute => StatusCode::NOT_FOUND,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::NotReady | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Status(status) => *status,
         }
     }
@@ -80,6 +88,10 @@ impl ApiError {
                 detail,
             ),
             ApiError::NotReady => Problem::new(503, "not-ready", "Not ready", detail),
+            ApiError::Unauthorized { .. } => {
+                Problem::new(401, "unauthorized", "Unauthorized", detail)
+            }
+            ApiError::Overloaded => Problem::new(503, "overloaded", "Overloaded", detail),
             ApiError::Status(_) => {
                 let title = status.canonical_reason().unwrap_or("Error");
                 let slug = title.to_ascii_lowercase().replace(' ', "-");
@@ -103,7 +115,28 @@ fn status_detail(status: StatusCode) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
-        problem_response(&self.problem(), self.status())
+        let mut response = problem_response(&self.problem(), self.status());
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized { presented } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(if presented {
+                        "Bearer realm=\"facet-triage\", error=\"invalid_token\""
+                    } else {
+                        "Bearer realm=\"facet-triage\""
+                    }),
+                );
+            }
+            ApiError::Overloaded => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(super::overload::RETRY_AFTER_SECONDS),
+                );
+            }
+            _ => {}
+        }
+        response
     }
 }
 
@@ -169,6 +202,9 @@ mod tests {
             (ApiError::PayloadTooLarge { limit: 65_536 }, 413),
             (ApiError::UnsupportedMediaType, 415),
             (ApiError::NotReady, 503),
+            (ApiError::Overloaded, 503),
+            (ApiError::Unauthorized { presented: false }, 401),
+            (ApiError::Unauthorized { presented: true }, 401),
             (ApiError::Status(StatusCode::METHOD_NOT_ALLOWED), 405),
             (ApiError::Status(StatusCode::REQUEST_TIMEOUT), 408),
             (ApiError::Triage(Problem::malformed("unexpected end")), 400),

@@ -1,5 +1,7 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (pathways are loaded and the server is not
-//! draining for shutdown).
+//! draining for shutdown). The readiness body names the serving pathway versions and the errors of
+//! the last rejected reload: a rejected reload leaves the previous version serving, so the server
+//! stays ready.
 
 use super::AppState;
 use super::error::ApiError;
@@ -41,14 +43,11 @@ impl Readiness {
     }
 }
 
-/// The body of a health answer.
+/// The body of a liveness answer.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// `ok` or `ready`.
+    /// `ok`.
     pub status: &'static str,
-    /// Number of loaded pathways (readiness only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pathways: Option<usize>,
 }
 
 /// Liveness
@@ -59,10 +58,31 @@ pub struct Health {
     responses((status = 200, description = "The process answers", body = Health, content_type = "application/json"))
 )]
 pub async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok",
-        pathways: None,
-    })
+    Json(Health { status: "ok" })
+}
+
+/// One serving pathway.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ServingPathway {
+    pub id: String,
+    pub version: String,
+    /// `sha256:` digest of the pathway file.
+    pub digest: String,
+}
+
+/// The body of a readiness answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ready {
+    /// `ready`.
+    pub status: &'static str,
+    /// Number of loaded pathways.
+    pub pathways: usize,
+    /// The pathway versions answering requests now.
+    pub serving: Vec<ServingPathway>,
+    /// The last reload that was rejected (the versions above kept serving), until a reload
+    /// succeeds: one `file:line:column: message` line per error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejected_reload: Option<Vec<String>>,
 }
 
 /// Readiness
@@ -71,7 +91,7 @@ pub async fn healthz() -> Json<Health> {
     path = "/readyz",
     tag = "operations",
     responses(
-        (status = 200, description = "Pathways are loaded; requests are served", body = Health, content_type = "application/json"),
+        (status = 200, description = "Pathways are loaded; requests are served. Names the serving versions and the last rejected reload", body = Ready, content_type = "application/json"),
         (status = 503, description = "Not ready: no pathway loaded, or shutting down", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -79,13 +99,27 @@ pub async fn readyz(
     State(state): State<AppState>,
     Extension(readiness): Extension<Readiness>,
 ) -> Response {
-    let loaded = state.current_pathways().iter().count();
+    let pathways = state.current_pathways();
+    let loaded = pathways.iter().count();
     if loaded == 0 || !readiness.is_ready() {
         return ApiError::NotReady.into_response();
     }
-    Json(Health {
-        status: "ready",
-        pathways: Some(loaded),
-    })
-    .into_response()
+    let serving = pathways
+        .iter()
+        .map(|pathway| ServingPathway {
+            id: pathway.id.clone(),
+            version: pathway.version.clone(),
+            digest: pathway.digest.clone(),
+        })
+        .collect();
+    (
+        super::version_headers(pathways.iter().map(AsRef::as_ref)),
+        Json(Ready {
+            status: "ready",
+            pathways: loaded,
+            serving,
+            rejected_reload: state.store().last_failure().map(|failure| failure.errors),
+        }),
+    )
+        .into_response()
 }

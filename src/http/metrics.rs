@@ -113,6 +113,28 @@ impl Metrics {
         self.handle.render()
     }
 
+    /// Makes this recorder the process-wide one, so counters recorded outside a request's middleware
+    /// (pathway reloads, CDS Hooks calls, auth refusals, shed requests) reach `/metrics` too. The
+    /// server calls it once; `false` if a global recorder was already set.
+    pub fn install_global(&self) -> bool {
+        let installed = metrics::set_global_recorder(Arc::clone(&self.recorder)).is_ok();
+        if installed {
+            describe_counter!(
+                "pathway_reloads_total",
+                "Pathway reloads, by outcome (`replaced`, or `rejected`: the previous version kept serving)."
+            );
+            describe_counter!(
+                "http_requests_shed_total",
+                "Requests refused with 503 because the concurrency limit was reached."
+            );
+            describe_counter!(
+                "api_auth_refusals_total",
+                "/v1 requests refused with 401, by reason (`missing`, `scheme`, `unknown_token`)."
+            );
+        }
+        installed
+    }
+
     /// Drains histogram buffers; the server calls this every few seconds.
     pub fn run_upkeep(&self) {
         self.handle.run_upkeep();
@@ -140,6 +162,14 @@ pub async fn track(
         started.elapsed().as_secs_f64(),
     );
     response
+}
+
+/// `GET /metrics` alone, for a listen address of its own (`--metrics-addr`).
+pub fn standalone_router(metrics: Metrics) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(self::metrics))
+        .fallback(|| async { super::ApiError::NoRoute })
+        .layer(Extension(metrics))
 }
 
 /// Prometheus metrics

@@ -3,10 +3,13 @@
 //!
 //! One module per resource (`triage`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
-//! come from the same code. [`router_with`] merges them and wraps them in the tower-http stack.
+//! come from the same code. [`router_with`] merges them and wraps them in the tower-http stack, the
+//! optional bearer-token check (`access`) and the concurrency limit (`overload`).
 
+pub mod access;
 mod cds;
 mod error;
+pub mod overload;
 
 pub use cds::{CdsArgs, CdsConfig};
 pub mod health;
@@ -16,12 +19,14 @@ pub mod pathways;
 mod server;
 pub mod triage;
 
+pub use access::ApiTokens;
 pub use error::{ApiError, problem_response};
 pub use health::Readiness;
 pub use metrics::Metrics;
 pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 
-use crate::pathway::PathwaySet;
+use crate::pathway::{Pathway, PathwaySet};
+use crate::store::{PathwaySource, PathwayStore};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
@@ -50,24 +55,65 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest client-sent request id kept as is.
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-/// What every handler can reach.
+/// Names the pathway version(s) a response was derived from: `id@version`, comma-separated when the
+/// response covers several pathways. Triage bodies also carry `pathway {id, version, digest}`.
+pub const PATHWAY_VERSION: HeaderName = HeaderName::from_static("x-pathway-version");
+/// The `sha256:` digest(s) of the pathway file(s) behind a response, in the order of
+/// [`PATHWAY_VERSION`].
+pub const PATHWAY_DIGEST: HeaderName = HeaderName::from_static("x-pathway-digest");
+
+/// What every handler can reach: the pathway store, whose set a reload may replace at any time.
 #[derive(Clone)]
 pub struct AppState {
-    pub pathways: Arc<PathwaySet>,
+    store: Arc<PathwayStore>,
 }
 
 impl AppState {
+    /// A fixed set (nothing reloads it), for tests, benchmarks and examples.
     pub fn new(pathways: PathwaySet) -> AppState {
-        AppState {
-            pathways: Arc::new(pathways),
-        }
+        AppState::shared(Arc::new(pathways))
+    }
+
+    /// A fixed set shared with others (many routers over one compiled set).
+    pub fn shared(pathways: Arc<PathwaySet>) -> AppState {
+        AppState::with_store(Arc::new(PathwayStore::with_shared(
+            PathwaySource::Embedded,
+            pathways,
+        )))
+    }
+
+    /// The pathways of a store that reloads them (`serve`).
+    pub fn with_store(store: Arc<PathwayStore>) -> AppState {
+        AppState { store }
+    }
+
+    pub fn store(&self) -> &Arc<PathwayStore> {
+        &self.store
     }
 
     /// The pathways in force for one request. Handlers take this snapshot once per request, so a
-    /// later reload (an `ArcSwap` behind this method) never changes a request half way.
+    /// reload (an `ArcSwap` in the store) never changes a request half way.
     pub fn current_pathways(&self) -> Arc<PathwaySet> {
-        Arc::clone(&self.pathways)
+        self.store.snapshot()
     }
+}
+
+/// The [`PATHWAY_VERSION`] and [`PATHWAY_DIGEST`] headers for a response derived from `pathways`.
+pub fn version_headers<'a>(
+    pathways: impl IntoIterator<Item = &'a Pathway>,
+) -> [(HeaderName, HeaderValue); 2] {
+    let (mut versions, mut digests) = (Vec::new(), Vec::new());
+    for pathway in pathways {
+        versions.push(format!("{}@{}", pathway.id, pathway.version));
+        digests.push(pathway.digest.clone());
+    }
+    let value = |parts: Vec<String>| {
+        HeaderValue::from_str(&parts.join(", ")).unwrap_or(HeaderValue::from_static("unknown"))
+    };
+    [
+        (PATHWAY_VERSION, value(versions)),
+        (PATHWAY_DIGEST, value(digests)),
+    ]
 }
 
 /// Which cross-origin callers browsers may let read the API.
@@ -86,6 +132,13 @@ pub enum Cors {
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     pub request_timeout: Duration,
+    /// Requests answered at once (beyond `/healthz`, `/readyz`, `/metrics`); more get `503` with
+    /// `Retry-After` at once instead of waiting in a queue.
+    pub max_concurrency: usize,
+    /// Bearer tokens `/v1/*` requires; open when `None`.
+    pub api_tokens: Option<Arc<ApiTokens>>,
+    /// Serve `GET /metrics` on this router; `false` when metrics have a listener of their own.
+    pub metrics_route: bool,
     /// CDS Hooks services: their profile, JWT security and CORS.
     pub cds: CdsConfig,
     pub cors: Cors,
@@ -97,6 +150,9 @@ impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            max_concurrency: overload::DEFAULT_MAX_CONCURRENCY,
+            api_tokens: None,
+            metrics_route: true,
             cds: CdsConfig::default(),
             cors: Cors::Off,
             metrics: Metrics::new(),
@@ -123,18 +179,35 @@ pub fn router_with_cds(state: AppState, cds: CdsConfig) -> Router {
 
 /// The documented routes of every resource, before layers.
 pub fn documented_routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(openapi::base())
+    documented_routes_with(
+        overload::Limit::new(overload::DEFAULT_MAX_CONCURRENCY),
+        true,
+    )
+}
+
+/// The documented routes; all but `/healthz`, `/readyz` and `/metrics` (which must answer under
+/// load) share `limit`.
+fn documented_routes_with(limit: overload::Limit, metrics_route: bool) -> OpenApiRouter<AppState> {
+    let limited = OpenApiRouter::new()
         .merge(triage::routes())
         .merge(pathways::routes())
-        .merge(health::routes())
-        .merge(metrics::routes())
         .merge(openapi::routes())
+        .route_layer(limit.layer());
+    let mut routes = OpenApiRouter::with_openapi(openapi::base())
+        .merge(limited)
+        .merge(health::routes());
+    if metrics_route {
+        routes = routes.merge(metrics::routes());
+    }
+    routes
 }
 
 /// The application: every route, the problem-document fallbacks and the tower-http stack.
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
-    let (routes, document) = documented_routes().split_for_parts();
-    let document = openapi::render(&document, &state.current_pathways());
+    let limit = overload::Limit::new(options.max_concurrency);
+    let (routes, document) =
+        documented_routes_with(limit.clone(), options.metrics_route).split_for_parts();
+    let document = openapi::Document::new(document, options.api_tokens.is_some());
     let cors = match &options.cors {
         Cors::Off => None,
         Cors::AnyOrigin => Some(AllowOrigin::any()),
@@ -149,13 +222,24 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
             .max_age(Duration::from_secs(600))
     });
     // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
-    let mut routes = routes.merge(openapi::swagger_ui());
+    let mut routes = routes.merge(openapi::swagger_ui().route_layer(limit.layer()));
+    if let Some(tokens) = options.api_tokens {
+        // Unknown `/v1` paths too answer 401 before 404, so they reveal nothing without a token.
+        routes = routes.route(
+            "/v1/{*rest}",
+            axum::routing::any(|| async { ApiError::NoRoute }),
+        );
+        routes = routes.layer(axum::middleware::from_fn_with_state(
+            tokens,
+            access::require_bearer,
+        ));
+    }
     if let Some(cors) = cors {
         routes = routes.layer(cors);
     }
     // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
     let routes = routes
-        .merge(cds::routes(options.cds))
+        .merge(cds::routes(options.cds).route_layer(limit.layer()))
         .fallback(|| async { ApiError::NoRoute });
     let stack = ServiceBuilder::new()
         .map_request(drop_unusable_request_id)

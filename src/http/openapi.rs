@@ -2,7 +2,8 @@
 //! the Swagger UI at `/docs`, served from assets built into the binary (no internet needed).
 //!
 //! Response examples are not written by hand: they are the answers the loaded pathway gives to the
-//! request example, so they can never disagree with the service.
+//! request example, so they can never disagree with the service. The document is rendered again for
+//! the first request after a pathway reload, so its examples and id enums follow the serving version.
 
 use super::AppState;
 use super::error::ApiError;
@@ -10,10 +11,12 @@ use crate::pathway::PathwaySet;
 use crate::problem::Problem;
 use crate::vocab::{DurationUnit, Procedure, Region};
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -59,6 +62,81 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Clone)]
 pub struct OpenApiJson(Bytes);
 
+/// The document of a router: the routes' description, rendered for the pathway set serving now and
+/// kept until a reload replaces that set.
+#[derive(Clone)]
+pub struct Document {
+    routes: Arc<utoipa::openapi::OpenApi>,
+    rendered: Arc<Mutex<Rendered>>,
+}
+
+/// The last rendering and the set it was rendered for.
+type Rendered = Option<(Arc<PathwaySet>, OpenApiJson)>;
+
+impl Document {
+    /// `bearer_auth`: `/v1/*` requires a bearer token, so the document declares it.
+    pub fn new(mut routes: utoipa::openapi::OpenApi, bearer_auth: bool) -> Document {
+        if bearer_auth {
+            require_bearer_on_v1(&mut routes);
+        }
+        Document {
+            routes: Arc::new(routes),
+            rendered: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The document for `pathways`, rendered once per set.
+    pub fn for_set(&self, pathways: &Arc<PathwaySet>) -> OpenApiJson {
+        let cached = |slot: &Rendered| match slot {
+            Some((set, json)) if Arc::ptr_eq(set, pathways) => Some(json.clone()),
+            _ => None,
+        };
+        let lock = || self.rendered.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(json) = cached(&lock()) {
+            return json;
+        }
+        let json = render(&self.routes, pathways);
+        *lock() = Some((Arc::clone(pathways), json.clone()));
+        json
+    }
+}
+
+impl std::fmt::Debug for Document {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Document").finish_non_exhaustive()
+    }
+}
+
+/// Declares the `bearer` security scheme and requires it on every `/v1` operation.
+fn require_bearer_on_v1(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A token from --api-tokens-file or FACET_TRIAGE_API_TOKENS; a missing or \
+                         unknown token gets 401",
+                    ))
+                    .build(),
+            ),
+        );
+    for (path, item) in document.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new("bearer", [""; 0])]);
+        }
+    }
+}
+
 /// This document
 #[utoipa::path(
     get,
@@ -66,13 +144,18 @@ pub struct OpenApiJson(Bytes);
     tag = "operations",
     responses((status = 200, description = "The OpenAPI 3.1 description of this service", body = Object, content_type = "application/json"))
 )]
-pub async fn openapi_json(Extension(document): Extension<OpenApiJson>) -> Response {
+pub async fn openapi_json(
+    State(state): State<AppState>,
+    Extension(document): Extension<Document>,
+) -> Response {
+    let pathways = state.current_pathways();
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        document.0,
+        super::version_headers(pathways.iter().map(AsRef::as_ref)),
+        document.for_set(&pathways).0,
     )
         .into_response()
 }

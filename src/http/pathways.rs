@@ -39,7 +39,12 @@ pub struct PathwayList<'a> {
     responses((status = 200, description = "Every loaded pathway", body = PathwayList, content_type = "application/json"))
 )]
 pub async fn list_pathways(State(state): State<AppState>) -> Response {
-    Json(list(&state.current_pathways())).into_response()
+    let pathways = state.current_pathways();
+    (
+        super::version_headers(pathways.iter().map(AsRef::as_ref)),
+        Json(list(&pathways)),
+    )
+        .into_response()
 }
 
 pub fn list(pathways: &PathwaySet) -> PathwayList<'_> {
@@ -68,7 +73,11 @@ pub async fn get_pathway(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
     let pathway = find(&state, id)?;
-    Ok(Json(pathway.document()).into_response())
+    Ok((
+        super::version_headers([pathway.as_ref()]),
+        Json(pathway.document()),
+    )
+        .into_response())
 }
 
 /// The graph's text format.
@@ -118,6 +127,7 @@ pub async fn get_graph(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         )],
+        super::version_headers([pathway.as_ref()]),
         pathway.render_graph(format),
     )
         .into_response())

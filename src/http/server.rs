@@ -1,14 +1,18 @@
 //! `facet-triage serve` (the runtime, the listener, graceful shutdown) and `facet-triage healthcheck`.
 
 use super::{
-    AppState, CdsArgs, CdsConfig, Cors, DEFAULT_REQUEST_TIMEOUT, HttpOptions, Metrics, Readiness,
-    router_with,
+    ApiTokens, AppState, CdsArgs, CdsConfig, Cors, DEFAULT_REQUEST_TIMEOUT, HttpOptions, Metrics,
+    Readiness, access, overload, router_with,
 };
 use crate::cli::PathwaysArg;
+use crate::store::{PathwaySource, PathwayStore};
 use crate::telemetry::{self, LogArgs};
 use axum::http::HeaderValue;
+use clap::builder::TypedValueParser;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Options of `facet-triage serve`.
@@ -31,6 +35,21 @@ pub struct ServeArgs {
     /// Seconds allowed to receive a request and answer it (then `408`).
     #[arg(long, env = "FACET_TRIAGE_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub request_timeout: u64,
+    /// Requests answered at once (all routes but /healthz, /readyz, /metrics); beyond it a request
+    /// gets `503` with `Retry-After` at once, never a queue.
+    #[arg(long, env = "FACET_TRIAGE_MAX_CONCURRENCY", default_value_t = overload::DEFAULT_MAX_CONCURRENCY, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize))]
+    pub max_concurrency: usize,
+    /// File of bearer tokens `/v1/*` requires (one per line, `#` comments); tokens can also come
+    /// from FACET_TRIAGE_API_TOKENS (comma-separated). Without either, `/v1/*` is open.
+    #[arg(long, env = "FACET_TRIAGE_API_TOKENS_FILE", value_name = "FILE")]
+    pub api_tokens_file: Option<PathBuf>,
+    /// Serve `GET /metrics` on this address instead of the main one (where it is then absent).
+    #[arg(long, env = "FACET_TRIAGE_METRICS_ADDR", value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Seconds to keep serving after SIGTERM/SIGINT with `/readyz` at 503, so load balancers stop
+    /// sending work before the listener closes; in-flight requests then finish.
+    #[arg(long, env = "FACET_TRIAGE_SHUTDOWN_DELAY", default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub shutdown_delay: u64,
     /// Runtime worker threads; the number of CPU cores when left out.
     #[arg(long, env = "FACET_TRIAGE_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
@@ -49,6 +68,26 @@ pub struct HealthcheckArgs {
 }
 
 impl ServeArgs {
+    /// The API tokens of the tokens file and of FACET_TRIAGE_API_TOKENS; `None` when there are none.
+    fn api_tokens(&self) -> Result<Option<ApiTokens>, String> {
+        let file = match &self.api_tokens_file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|error| {
+                format!("--api-tokens-file: cannot read {}: {error}", path.display())
+            })?),
+            None => None,
+        };
+        let source = self
+            .api_tokens_file
+            .as_ref()
+            .map(|path| path.display().to_string());
+        let env = std::env::var(access::TOKENS_ENV).ok();
+        let tokens = ApiTokens::parse(source.as_deref().zip(file.as_deref()), env.as_deref())?;
+        if self.api_tokens_file.is_some() && tokens.is_none() {
+            return Err("--api-tokens-file: the file holds no token".to_owned());
+        }
+        Ok(tokens)
+    }
+
     fn cors(&self) -> Result<Cors, String> {
         let origins: Vec<&str> = self
             .cors_origins
@@ -86,15 +125,26 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let pathways = match args.pathways.load() {
-        Ok(pathways) => pathways,
+    let api_tokens = match args.api_tokens() {
+        Ok(tokens) => tokens.map(Arc::new),
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(1);
+        }
+    };
+    let source = match &args.pathways.pathways {
+        Some(dir) => PathwaySource::Directory(dir.clone()),
+        None => PathwaySource::Embedded,
+    };
+    let store = match PathwayStore::load(source) {
+        Ok(store) => store,
         Err(errors) => {
             eprintln!("{errors}");
             return ExitCode::from(1);
         }
     };
     let cds = match CdsConfig::from_args(&args.cds).and_then(|cds| {
-        cds.check_profile(&pathways)?;
+        cds.check_profile(&store.current())?;
         Ok(cds)
     }) {
         Ok(cds) => cds,
@@ -104,6 +154,11 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
         }
     };
     cds.log_startup();
+    // A reload that drops the CDS profile in use is rejected like an invalid file.
+    let store = Arc::new(store.accepting_only(Box::new({
+        let cds = cds.clone();
+        move |set| cds.check_profile(set)
+    })));
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(threads) = args.worker_threads {
         builder.worker_threads(usize::from(threads));
@@ -123,25 +178,74 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        let metrics_listener = match args.metrics_addr {
+            Some(addr) => match tokio::net::TcpListener::bind(addr).await {
+                Ok(listener) => Some(listener),
+                Err(error) => {
+                    eprintln!("cannot listen on {addr} (--metrics-addr): {error}");
+                    return ExitCode::from(1);
+                }
+            },
+            None => None,
+        };
+        // Reloads: on directory changes and on SIGHUP; the watcher lives as long as the server.
+        let _watcher = match store.source() {
+            PathwaySource::Directory(dir) => {
+                match crate::store::watch_directory(Arc::clone(&store), dir) {
+                    Ok(watcher) => Some(watcher),
+                    Err(error) => {
+                        eprintln!("cannot watch {}: {error}", dir.display());
+                        return ExitCode::from(1);
+                    }
+                }
+            }
+            PathwaySource::Embedded => None,
+        };
+        #[cfg(unix)]
+        if let Err(error) = crate::store::reload_on_sighup(Arc::clone(&store)) {
+            eprintln!("cannot handle SIGHUP: {error}");
+            return ExitCode::from(1);
+        }
         let options = HttpOptions {
             request_timeout: Duration::from_secs(args.request_timeout),
+            max_concurrency: args.max_concurrency,
+            api_tokens,
+            metrics_route: metrics_listener.is_none(),
             cds,
             cors,
             metrics: Metrics::new(),
             readiness: Readiness::default(),
         };
+        options.metrics.install_global();
         let upkeep = tokio::spawn(run_upkeep(options.metrics.clone()));
         let readiness = options.readiness.clone();
-        for pathway in pathways.iter() {
+        for pathway in store.current().iter() {
             tracing::info!(pathway = %pathway.id, version = %pathway.version, digest = %pathway.digest, "pathway loaded");
         }
-        let app = router_with(AppState::new(pathways), options);
+        match &options.api_tokens {
+            Some(tokens) => tracing::info!(tokens = tokens.len(), "/v1 requires a bearer token"),
+            None => tracing::warn!("/v1 is open: no API token configured"),
+        }
+        let metrics_server = metrics_listener.map(|listener| {
+            if let Ok(local) = listener.local_addr() {
+                tracing::info!(addr = %local, "serving /metrics on its own address");
+            }
+            let app = super::metrics::standalone_router(options.metrics.clone());
+            tokio::spawn(async move { axum::serve(listener, app).await })
+        });
+        let app = router_with(AppState::with_store(store), options);
         let local = listener.local_addr().map_or(args.addr, |addr| addr);
-        tracing::info!(addr = %local, "listening");
+        tracing::info!(addr = %local, max_concurrency = args.max_concurrency, "listening");
         let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal(readiness))
+            .with_graceful_shutdown(shutdown_signal(
+                readiness,
+                Duration::from_secs(args.shutdown_delay),
+            ))
             .await;
         upkeep.abort();
+        if let Some(server) = metrics_server {
+            server.abort();
+        }
         match served {
             Ok(()) => {
                 tracing::info!("stopped; in-flight requests finished");
@@ -164,8 +268,9 @@ async fn run_upkeep(metrics: Metrics) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM, after marking the server as not ready.
-async fn shutdown_signal(readiness: Readiness) {
+/// Resolves on SIGINT or SIGTERM: marks the server as not ready, keeps serving for `delay`, then
+/// lets the server stop accepting and finish in-flight requests.
+async fn shutdown_signal(readiness: Readiness, delay: Duration) {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
@@ -187,7 +292,14 @@ async fn shutdown_signal(readiness: Readiness) {
         () = terminate => {},
     }
     readiness.drain();
-    tracing::info!("shutdown signal received; finishing in-flight requests");
+    if !delay.is_zero() {
+        tracing::info!(
+            delay_seconds = delay.as_secs(),
+            "draining: /readyz answers 503, still serving during the shutdown delay"
+        );
+        tokio::time::sleep(delay).await;
+    }
+    tracing::info!("shutdown signal received; no new connections, finishing in-flight requests");
 }
 
 /// `GET /healthz` on a running server, without curl.
@@ -239,5 +351,9 @@ mod tests {
         let args = parse(&[]);
         assert_eq!(args.request_timeout, 10);
         assert_eq!(args.worker_threads, None);
+        assert_eq!(args.max_concurrency, 512);
+        assert_eq!(args.shutdown_delay, 0);
+        assert_eq!(args.metrics_addr, None);
+        assert_eq!(args.api_tokens_file, None);
     }
 }
