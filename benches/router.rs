@@ -2,6 +2,7 @@
 //! evaluation, serialization) against a ceiling router on the same axum stack that parses the same
 //! body and answers pre-serialized bytes (as `examples/ceiling.rs` does over a socket). No network, so
 //! the ratio isolates what facet-triage adds per request; `benches/http/run.sh` measures it over TCP.
+//! A third router runs the same triage without the middleware stack, to tell the two costs apart.
 
 use axum::Router;
 use axum::body::{Body, Bytes, to_bytes};
@@ -44,6 +45,18 @@ fn routers(c: &mut Criterion) {
         let outcome = facet_triage::triage::triage(&pathways, body.as_bytes(), false).unwrap();
         answers.insert(body.clone(), Bytes::from(outcome.body));
     }
+    let bare_pathways = Arc::new(PathwaySet::embedded().expect("embedded pathway"));
+    let bare = Router::new()
+        .route(
+            "/v1/triage",
+            post(
+                |State(pathways): State<Arc<PathwaySet>>, body: Bytes| async move {
+                    let outcome = facet_triage::triage::triage(&pathways, &body, false).unwrap();
+                    ([(header::CONTENT_TYPE, "application/json")], outcome.body)
+                },
+            ),
+        )
+        .with_state(bare_pathways);
     let full = router(AppState::new(pathways));
     let ceiling = Router::new()
         .route(
@@ -62,7 +75,11 @@ fn routers(c: &mut Criterion) {
             ),
         )
         .with_state(Arc::new(answers));
-    for (name, app) in [("router: facet-triage", full), ("router: ceiling", ceiling)] {
+    for (name, app) in [
+        ("router: facet-triage", full),
+        ("router: triage without middleware", bare),
+        ("router: ceiling", ceiling),
+    ] {
         let mut next = 0;
         c.bench_function(name, |b| {
             b.iter(|| {

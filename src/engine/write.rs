@@ -104,37 +104,74 @@ fn array<T>(out: &mut Vec<u8>, items: &[T], write: impl Fn(&mut Vec<u8>, &T)) {
     out.push(b']');
 }
 
-/// Writes a JSON string, escaping as `serde_json` does: `"`, `\` and control characters only.
+/// Writes a JSON string, escaping as `serde_json` does: `"`, `\` and control characters only. Eight
+/// bytes are tested at a time, so text that needs no escape is copied at memory speed.
 fn string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let bytes = text.as_bytes();
     let mut start = 0;
-    for (i, &byte) in bytes.iter().enumerate() {
-        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8)
+            && !word_needs_escape(u64::from_le_bytes(word.try_into().unwrap_or_default()))
+        {
+            i += 8;
             continue;
         }
-        out.extend_from_slice(&bytes[start..i]);
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            other => {
-                let _ = write!(out, "\\u{other:04x}");
-            }
+        let byte = bytes[i];
+        if byte < 0x20 || byte == b'"' || byte == b'\\' {
+            out.extend_from_slice(&bytes[start..i]);
+            escape(out, byte);
+            start = i + 1;
         }
-        start = i + 1;
+        i += 1;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
 }
 
+/// Whether any of the eight bytes is below 0x20, a `"` or a `\` (exact, no false negatives).
+#[inline]
+fn word_needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    let has_byte = |value: u8| {
+        let diff = word ^ (ONES * u64::from(value));
+        diff.wrapping_sub(ONES) & !diff & HIGH
+    };
+    (below_space | has_byte(b'"') | has_byte(b'\\')) != 0
+}
+
+fn escape(out: &mut Vec<u8>, byte: u8) {
+    match byte {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0c => out.extend_from_slice(b"\\f"),
+        other => {
+            let _ = write!(out, "\\u{other:04x}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn any_string_is_escaped_exactly_as_serde_json_escapes_it(text in "(?s).{0,80}", control in proptest::char::range('\u{0}', '\u{7f}')) {
+            for sample in [text.clone(), format!("{text}{control}{text}")] {
+                let mut ours = Vec::new();
+                string(&mut ours, &sample);
+                proptest::prop_assert_eq!(ours, serde_json::to_vec(&sample).unwrap());
+            }
+        }
+    }
 
     #[test]
     fn strings_are_escaped_exactly_as_serde_json_escapes_them() {

@@ -10,12 +10,15 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{
-    Unit, counter, describe_counter, describe_histogram, histogram, with_local_recorder,
+    Counter, Histogram, Unit, counter, describe_counter, describe_histogram, histogram,
+    with_local_recorder,
 };
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,6 +45,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    handles: Arc<Handles>,
+}
+
+/// Most label sets remembered per route, or per profile; past it, recording looks labels up each time.
+const MAX_CACHED_PER_KEY: usize = 64;
+
+/// Metric handles already registered, by their labels, so recording a request is a read lock and
+/// two atomic updates instead of building a label set and looking it up in the registry.
+#[derive(Default)]
+struct Handles {
+    /// By route, then (method, status): the request counter and the latency histogram.
+    requests: RwLock<HashMap<String, Vec<(String, u16, Counter, Histogram)>>>,
+    /// By profile, then top option: the evaluation counter.
+    evaluations: RwLock<HashMap<String, Vec<(String, Counter)>>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -81,31 +98,69 @@ impl Metrics {
         Metrics {
             recorder: Arc::new(recorder),
             handle,
+            handles: Arc::default(),
         }
     }
 
     /// Counts and times one answered request.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let labels = [
-            ("method", method.to_owned()),
-            ("route", route.to_owned()),
-            ("status", status.to_string()),
-        ];
-        with_local_recorder(self.recorder.as_ref(), || {
-            counter!(REQUESTS, &labels).increment(1);
-            histogram!(DURATION, &labels).record(seconds);
+        let cached = read(&self.handles.requests).get(route).and_then(|entries| {
+            entries
+                .iter()
+                .find(|(m, s, _, _)| m == method && *s == status)
+                .map(|(_, _, counter, histogram)| (counter.clone(), histogram.clone()))
         });
+        let (counter, histogram) = cached.unwrap_or_else(|| {
+            let labels = [
+                ("method", method.to_owned()),
+                ("route", route.to_owned()),
+                ("status", status.to_string()),
+            ];
+            let handles = with_local_recorder(self.recorder.as_ref(), || {
+                (counter!(REQUESTS, &labels), histogram!(DURATION, &labels))
+            });
+            let mut requests = write(&self.handles.requests);
+            let entries = requests.entry(route.to_owned()).or_default();
+            if entries.len() < MAX_CACHED_PER_KEY {
+                entries.push((
+                    method.to_owned(),
+                    status,
+                    handles.0.clone(),
+                    handles.1.clone(),
+                ));
+            }
+            handles
+        });
+        counter.increment(1);
+        histogram.record(seconds);
     }
 
     /// Counts one evaluation by the profile used and the top-ranked option id.
     pub fn record_evaluation(&self, top_option: Option<&str>, profile: &str) {
-        let labels = [
-            ("profile", profile.to_owned()),
-            ("top_option", top_option.unwrap_or("none").to_owned()),
-        ];
-        with_local_recorder(self.recorder.as_ref(), || {
-            counter!(EVALUATIONS, &labels).increment(1);
+        let top_option = top_option.unwrap_or("none");
+        let cached = read(&self.handles.evaluations)
+            .get(profile)
+            .and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|(option, _)| option == top_option)
+                    .map(|(_, counter)| counter.clone())
+            });
+        let counter = cached.unwrap_or_else(|| {
+            let labels = [
+                ("profile", profile.to_owned()),
+                ("top_option", top_option.to_owned()),
+            ];
+            let counter =
+                with_local_recorder(self.recorder.as_ref(), || counter!(EVALUATIONS, &labels));
+            let mut evaluations = write(&self.handles.evaluations);
+            let entries = evaluations.entry(profile.to_owned()).or_default();
+            if entries.len() < MAX_CACHED_PER_KEY {
+                entries.push((top_option.to_owned(), counter.clone()));
+            }
+            counter
         });
+        counter.increment(1);
     }
 
     /// The Prometheus text exposition.
@@ -142,22 +197,27 @@ impl Metrics {
 }
 
 /// Middleware: counts and times every request under its matched route.
+fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 pub async fn track(
     Extension(metrics): Extension<Metrics>,
     request: Request,
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| UNMATCHED.to_owned());
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
     metrics.record_request(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
     );
