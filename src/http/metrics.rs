@@ -51,12 +51,15 @@ pub struct Metrics {
 /// Most label sets remembered per route, or per profile; past it, recording looks labels up each time.
 const MAX_CACHED_PER_KEY: usize = 64;
 
+/// A method and status, with the request counter and latency histogram of that label set.
+type RequestHandles = (String, u16, Counter, Histogram);
+
 /// Metric handles already registered, by their labels, so recording a request is a read lock and
 /// two atomic updates instead of building a label set and looking it up in the registry.
 #[derive(Default)]
 struct Handles {
     /// By route, then (method, status): the request counter and the latency histogram.
-    requests: RwLock<HashMap<String, Vec<(String, u16, Counter, Histogram)>>>,
+    requests: RwLock<HashMap<String, Vec<RequestHandles>>>,
     /// By profile, then top option: the evaluation counter.
     evaluations: RwLock<HashMap<String, Vec<(String, Counter)>>>,
 }
