@@ -11,13 +11,24 @@ pub struct LoadError {
 }
 
 impl fmt::Display for LoadError {
+    /// One line per error: control characters of the file name or message (a name written
+    /// `"a\nb"` in the file) are shown escaped, as the file spells them.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
+        write_escaped(f, &self.file)?;
+        write!(f, ":{}:{}: ", self.line, self.column)?;
+        write_escaped(f, &self.message)
     }
+}
+
+fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
 }
 
 /// Every error found in one load, in file order.
@@ -71,5 +82,11 @@ mod tests {
         let positions = Positions::new("p.toml", "a = 1\nbé = 2\n");
         assert_eq!(positions.error(0, "x").to_string(), "p.toml:1:1: x");
         assert_eq!(positions.error(10, "y").to_string(), "p.toml:2:4: y");
+    }
+
+    #[test]
+    fn each_error_stays_on_one_line() {
+        let error = Positions::new("p.toml", "a = 1\n").error(0, "unknown node `no\nsuch\t`");
+        assert_eq!(error.to_string(), r"p.toml:1:1: unknown node `no\nsuch\t`");
     }
 }
