@@ -91,7 +91,7 @@ fn evaluate(c: &mut Criterion) {
         .map(|(request, resolved)| engine::evaluate(pathway, request, *resolved, false))
         .collect();
     let mut next = 0;
-    c.bench_function("serialize response", |b| {
+    c.bench_function("serialize response (serde_json)", |b| {
         b.iter(|| {
             let response = &responses[next % responses.len()];
             next += 1;
@@ -100,6 +100,19 @@ fn evaluate(c: &mut Criterion) {
             black_box(body)
         })
     });
+    let mut next = 0;
+    c.bench_function(
+        "write response (direct writer, what the service uses)",
+        |b| {
+            b.iter(|| {
+                let response = &responses[next % responses.len()];
+                next += 1;
+                let mut body = Vec::with_capacity(8192);
+                black_box(response).write_json(&mut body);
+                black_box(body)
+            })
+        },
+    );
     let mut next = 0;
     c.bench_function("parse + evaluate + serialize", |b| {
         b.iter(|| {

@@ -53,6 +53,26 @@ measure() { # name addr command...
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
+# Startup: launch to the first 200 from /readyz, five times.
+python3 - ./target/release/facet-triage "$TRIAGE_ADDR" >"$OUT/startup.txt" <<'PY'
+import statistics, subprocess, sys, time, urllib.request
+binary, addr = sys.argv[1], sys.argv[2]
+times = []
+for _ in range(5):
+    started = time.perf_counter()
+    server = subprocess.Popen(["taskset", "-c", "0", binary, "serve", "--addr", addr],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        try:
+            if urllib.request.urlopen(f"http://{addr}/readyz", timeout=1).status == 200:
+                break
+        except OSError:
+            time.sleep(0.001)
+    times.append((time.perf_counter() - started) * 1000)
+    server.terminate(); server.wait()
+print(f"{statistics.median(times):.1f}")
+PY
+
 for run in $(seq "$RUNS"); do
   echo "run $run/$RUNS" >&2
   measure triage "$TRIAGE_ADDR" ./target/release/facet-triage serve --addr "$TRIAGE_ADDR"
@@ -85,4 +105,5 @@ for name, rows in (("facet-triage", t), ("ceiling", c)):
 print(f"\nthroughput ratio facet-triage / ceiling: {med(t,0)/med(c,0):.3f}")
 rss = [int(x) for x in open(f"{out}/triage.rss").read().split()]
 print(f"facet-triage resident memory after load (median): {statistics.median(rss)/1024:.1f} MiB")
+print(f"facet-triage startup, launch to /readyz 200 (median of 5): {open(f'{out}/startup.txt').read().strip()} ms")
 PY
