@@ -113,11 +113,6 @@ pub fn evaluate<'a>(
                 let taken = branches.iter().position(|branch| branch.when.eval(&ctx));
                 if let Some(step) = step.as_mut() {
                     step.branch = Some(match taken {
-                        Some(i) if branches[i].label.is_empty() => {
-                            let mut text = format!("branch {}: ", i + 1);
-                            branches[i].when.describe(pathway, &mut text);
-                            text
-                        }
                         Some(i) => format!("branch {}: {}", i + 1, branches[i].label),
                         None => "otherwise".to_owned(),
                     });

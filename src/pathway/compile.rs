@@ -450,6 +450,25 @@ impl Compiler {
         for (criterion, texts) in pathway.criteria.iter_mut().zip(texts) {
             criterion.texts = texts;
         }
+        // A branch without a label is named by its condition in words, once, for the graph, the
+        // pathway document and the trace alike.
+        let mut described = Vec::new();
+        for (node, route) in pathway.nodes.iter().enumerate() {
+            if let Route::Decide { branches, .. } = &route.route {
+                for (index, branch) in branches.iter().enumerate() {
+                    if branch.label.is_empty() {
+                        let mut words = String::new();
+                        branch.when.describe(&pathway, &mut words);
+                        described.push((node, index, words));
+                    }
+                }
+            }
+        }
+        for (node, index, words) in described {
+            if let Route::Decide { branches, .. } = &mut pathway.nodes[node].route {
+                branches[index].label = words;
+            }
+        }
         Some(pathway)
     }
 

@@ -33,14 +33,7 @@ impl Pathway {
                     otherwise,
                 } => {
                     for branch in branches {
-                        let label = if branch.label.is_empty() {
-                            let mut text = String::new();
-                            branch.when.describe(self, &mut text);
-                            text
-                        } else {
-                            branch.label.clone()
-                        };
-                        edges.push((index, branch.to, label));
+                        edges.push((index, branch.to, branch.label.clone()));
                     }
                     edges.push((index, *otherwise, "otherwise".into()));
                 }

@@ -85,7 +85,7 @@ impl PathwaySet {
         let default_id = embedded_id();
         let default = pathways
             .iter()
-            .position(|p| Some(&p.id) == default_id.as_ref())
+            .position(|p| Some(p.id.as_str()) == default_id)
             .unwrap_or(0);
         Ok(PathwaySet { pathways, default })
     }
@@ -107,8 +107,13 @@ impl PathwaySet {
     }
 }
 
-/// The id of the embedded pathway, read from its `[pathway]` table.
-fn embedded_id() -> Option<String> {
+/// The id of the embedded pathway, read from its `[pathway]` table once per process.
+fn embedded_id() -> Option<&'static str> {
+    static ID: std::sync::LazyLock<Option<String>> = std::sync::LazyLock::new(read_embedded_id);
+    ID.as_deref()
+}
+
+fn read_embedded_id() -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Head {
         pathway: Meta,
