@@ -1,6 +1,7 @@
 //! The command line (contract section 2): `serve`, `evaluate`, `validate`, `graph`, `healthcheck`.
 
 use crate::pathway::{GraphFormat, PathwaySet};
+use crate::store::PathwaySource;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -40,11 +41,15 @@ pub struct PathwaysArg {
 }
 
 impl PathwaysArg {
-    pub fn load(&self) -> Result<PathwaySet, crate::pathway::LoadErrors> {
+    pub fn source(&self) -> PathwaySource {
         match &self.pathways {
-            Some(dir) => PathwaySet::load_dir(dir),
-            None => PathwaySet::embedded(),
+            Some(dir) => PathwaySource::Directory(dir.clone()),
+            None => PathwaySource::Embedded,
         }
+    }
+
+    pub fn load(&self) -> Result<PathwaySet, crate::pathway::LoadErrors> {
+        self.source().load()
     }
 }
 

@@ -401,13 +401,7 @@ async fn receive_feedback(log: &FeedbackLog, id: &str, request: Request) -> Resp
 
 /// The body of a JSON request: `415` for another media type, `413` over the limit.
 async fn json_body(request: Request) -> Result<axum::body::Bytes, CdsError> {
-    let json = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
-    if !json {
+    if !super::is_json(request.headers()) {
         return Err(CdsError::new(
             415,
             "not-supported",

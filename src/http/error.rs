@@ -170,16 +170,9 @@ pub async fn problem_for_bare_errors(
 }
 
 fn carries_json(response: &axum::response::Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| {
-            let mime = mime.trim();
-            mime.eq_ignore_ascii_case("application/json")
-                || mime.to_ascii_lowercase().ends_with("+json")
-        })
+    super::is_json(response.headers())
+        || super::media_type(response.headers())
+            .is_some_and(|mime| mime.to_ascii_lowercase().ends_with("+json"))
 }
 
 #[cfg(test)]

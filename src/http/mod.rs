@@ -28,7 +28,7 @@ pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use std::sync::Arc;
@@ -309,6 +309,17 @@ impl MakeRequestId for SequentialRequestId {
             .ok()
             .map(RequestId::new)
     }
+}
+
+/// The media type of a message's `Content-Type`, without parameters such as `charset`.
+pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    value.split(';').next().map(str::trim)
+}
+
+/// Whether a message declares `application/json`, with or without parameters.
+pub(crate) fn is_json(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"))
 }
 
 /// Keeps a client's `x-request-id` only when it is short and plain (letters, digits, `-._:`), so a

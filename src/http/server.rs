@@ -132,11 +132,7 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let source = match &args.pathways.pathways {
-        Some(dir) => PathwaySource::Directory(dir.clone()),
-        None => PathwaySource::Embedded,
-    };
-    let store = match PathwayStore::load(source) {
+    let store = match PathwayStore::load(args.pathways.source()) {
         Ok(store) => store,
         Err(errors) => {
             eprintln!("{errors}");

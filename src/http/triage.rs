@@ -6,7 +6,7 @@
 
 use super::error::ApiError;
 use super::metrics::Metrics;
-use super::{AppState, BODY_LIMIT};
+use super::{AppState, BODY_LIMIT, is_json};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
@@ -14,7 +14,7 @@ use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -84,15 +84,6 @@ pub async fn triage(
         Body::from(outcome.body),
     )
         .into_response())
-}
-
-/// `application/json`, with or without parameters such as `charset`.
-fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
 }
 
 /// The `trace` query parameter: absent, `true` or `false`; other parameters are ignored.
@@ -212,6 +203,7 @@ pub struct PreviousBlockSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderMap;
 
     fn flag(query: &str) -> Result<bool, ApiError> {
         trace_flag(&format!("/v1/triage{query}").parse().unwrap())
