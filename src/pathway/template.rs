@@ -104,18 +104,6 @@ impl Template {
         self.render(ctx, &mut out);
         out
     }
-
-    /// Whether the template names any request fact.
-    pub fn reads_facts(&self) -> bool {
-        self.parts.iter().any(|part| matches!(part, Part::Fact(_)))
-    }
-
-    pub fn collect_fields(&self, out: &mut Vec<Field>) {
-        out.extend(self.parts.iter().filter_map(|part| match part {
-            Part::Fact(field) => Some(*field),
-            _ => None,
-        }));
-    }
 }
 
 #[cfg(test)]
