@@ -2,8 +2,9 @@
 //! the level from `--log-level` or `RUST_LOG` (an `EnvFilter` directive such as `info` or
 //! `facet_triage=debug,tower_http=info`).
 //!
-//! Nothing in the service logs request bodies or query values: the HTTP layer's span carries the
-//! request id, method and matched route, and the response event adds status and latency.
+//! Nothing in the service logs request bodies or query values: the HTTP layer's `debug` span carries
+//! the request id, method and matched route, and its answer event adds status and latency; events at
+//! `info` and above that a request causes carry its `request_id` field themselves.
 
 use clap::{Args, ValueEnum};
 use tracing::Subscriber;

@@ -134,7 +134,11 @@ pub async fn require_bearer(
     let Some((reason, presented)) = refusal else {
         return next.run(request).await;
     };
-    tracing::warn!(reason, "API request refused: no valid bearer token");
+    tracing::warn!(
+        request_id = super::request_id(request.headers()),
+        reason,
+        "API request refused: no valid bearer token"
+    );
     metrics::counter!("api_auth_refusals_total", "reason" => reason).increment(1);
     ApiError::Unauthorized { presented }.into_response()
 }

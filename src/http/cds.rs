@@ -265,12 +265,21 @@ async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next:
         .map_or(0, |elapsed| elapsed.as_secs());
     match auth.verifier.verify(authorization, &audience, now) {
         Ok(token) => {
-            tracing::info!(iss = %token.iss, jti = %token.jti, "CDS Hooks call authenticated");
+            tracing::info!(
+                request_id = super::request_id(request.headers()),
+                iss = %token.iss,
+                jti = %token.jti,
+                "CDS Hooks call authenticated"
+            );
             next.run(request).await
         }
         Err(error) => {
             let reason = refusal_label(&error);
-            tracing::warn!(reason, "CDS Hooks call refused: {error}");
+            tracing::warn!(
+                request_id = super::request_id(request.headers()),
+                reason,
+                "CDS Hooks call refused: {error}"
+            );
             metrics::counter!("cds_auth_refusals_total", "reason" => reason).increment(1);
             if error == JwtError::ReplayCacheFull {
                 let mut response =

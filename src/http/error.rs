@@ -150,12 +150,10 @@ pub fn problem_response(problem: &Problem, status: StatusCode) -> axum::response
     response
 }
 
-/// Middleware: an error response that carries no JSON body of its own (axum's `404`/`405`, the body
+/// An error response that carries no JSON body of its own (axum's `404`/`405`, the body
 /// limit's `413`, the timeout's `408`, a caught panic's `500`) becomes a problem document with the
 /// same status and headers (`Allow` stays on a `405`).
-pub async fn problem_for_bare_errors(
-    response: axum::response::Response,
-) -> axum::response::Response {
+pub fn problem_for_bare_errors(response: axum::response::Response) -> axum::response::Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) || carries_json(&response) {
         return response;

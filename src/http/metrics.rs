@@ -4,10 +4,8 @@
 //!
 //! Each router owns its recorder, so tests that build many routers do not share counts.
 
-use axum::Extension;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{
     Counter, Histogram, Unit, counter, describe_counter, describe_histogram, histogram,
@@ -19,7 +17,6 @@ use metrics_exporter_prometheus::{
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -33,8 +30,6 @@ const BUCKETS: &[f64] = &[
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
     5.0, 10.0,
 ];
-/// Route label of a request no route matched.
-const UNMATCHED: &str = "unmatched";
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
@@ -199,7 +194,6 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts and times every request under its matched route.
 fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -209,30 +203,14 @@ fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub async fn track(
-    Extension(metrics): Extension<Metrics>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    metrics.record_request(
-        method.as_str(),
-        route.as_ref().map_or(UNMATCHED, MatchedPath::as_str),
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
-}
-
 /// `GET /metrics` alone, for a listen address of its own (`--metrics-addr`).
 pub fn standalone_router(metrics: Metrics) -> axum::Router {
     axum::Router::new()
-        .route("/metrics", axum::routing::get(self::metrics))
+        .route(
+            "/metrics",
+            axum::routing::get(|| async move { exposition(&metrics) }),
+        )
         .fallback(|| async { super::ApiError::NoRoute })
-        .layer(Extension(metrics))
 }
 
 /// Prometheus metrics
@@ -242,7 +220,11 @@ pub fn standalone_router(metrics: Metrics) -> axum::Router {
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", body = String, content_type = "text/plain"))
 )]
-pub async fn metrics(Extension(metrics): Extension<Metrics>) -> Response {
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    exposition(state.metrics())
+}
+
+fn exposition(metrics: &Metrics) -> Response {
     (
         [(
             header::CONTENT_TYPE,

@@ -3,12 +3,14 @@
 //!
 //! One module per resource (`triage`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
-//! come from the same code. [`router_with`] merges them and wraps them in the tower-http stack, the
-//! optional bearer-token check (`access`) and the concurrency limit (`overload`).
+//! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
+//! request (`observe`: request id, metrics, logs, panics), the timeout and body limit, the optional
+//! bearer-token check (`access`) and the concurrency limit (`overload`).
 
 pub mod access;
 mod cds;
 mod error;
+mod observe;
 pub mod overload;
 
 pub use cds::{CdsArgs, CdsConfig};
@@ -23,37 +25,26 @@ pub use access::ApiTokens;
 pub use error::{ApiError, problem_response};
 pub use health::Readiness;
 pub use metrics::Metrics;
+pub use observe::{REQUEST_ID, request_id};
 pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
-use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
-use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
-use tower_http::LatencyUnit;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultOnRequest, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Largest accepted request body (64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Default time allowed to receive a request and answer it.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-/// The request id header, generated when the client sends none (or an unusable one) and echoed.
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-/// Longest client-sent request id kept as is.
-const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// Names the pathway version(s) a response was derived from: `id@version`, comma-separated when the
 /// response covers several pathways. Triage bodies also carry `pathway {id, version, digest}`.
@@ -62,10 +53,12 @@ pub const PATHWAY_VERSION: HeaderName = HeaderName::from_static("x-pathway-versi
 /// [`PATHWAY_VERSION`].
 pub const PATHWAY_DIGEST: HeaderName = HeaderName::from_static("x-pathway-digest");
 
-/// What every handler can reach: the pathway store, whose set a reload may replace at any time.
+/// What every handler can reach: the pathway store, whose set a reload may replace at any time, and
+/// the metrics recorder.
 #[derive(Clone)]
 pub struct AppState {
     store: Arc<PathwayStore>,
+    metrics: Metrics,
 }
 
 impl AppState {
@@ -84,11 +77,20 @@ impl AppState {
 
     /// The pathways of a store that reloads them (`serve`).
     pub fn with_store(store: Arc<PathwayStore>) -> AppState {
-        AppState { store }
+        AppState {
+            store,
+            metrics: Metrics::new(),
+        }
     }
 
     pub fn store(&self) -> &Arc<PathwayStore> {
         &self.store
+    }
+
+    /// The recorder `/metrics` renders: requests, evaluations, and (once `serve` installs it
+    /// globally) reloads, refusals and shed requests.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The pathways in force for one request. Handlers take this snapshot once per request, so a
@@ -142,7 +144,6 @@ pub struct HttpOptions {
     /// CDS Hooks services: their profile, JWT security and CORS.
     pub cds: CdsConfig,
     pub cors: Cors,
-    pub metrics: Metrics,
     pub readiness: Readiness,
 }
 
@@ -155,7 +156,6 @@ impl Default for HttpOptions {
             metrics_route: true,
             cds: CdsConfig::default(),
             cors: Cors::Off,
-            metrics: Metrics::new(),
             readiness: Readiness::default(),
         }
     }
@@ -182,31 +182,42 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
     documented_routes_with(
         overload::Limit::new(overload::DEFAULT_MAX_CONCURRENCY),
         true,
+        Readiness::default(),
     )
 }
 
 /// The documented routes; all but `/healthz`, `/readyz` and `/metrics` (which must answer under
-/// load) share `limit`.
-fn documented_routes_with(limit: overload::Limit, metrics_route: bool) -> OpenApiRouter<AppState> {
-    let limited = OpenApiRouter::new()
-        .merge(triage::routes())
+/// load) share `limit`. The large documents (pathways, this API's description) are gzipped for
+/// clients that ask; triage answers are not, as compressing about 5 KB costs more than it saves on
+/// the networks an EHR calls from.
+fn documented_routes_with(
+    limit: overload::Limit,
+    metrics_route: bool,
+    readiness: Readiness,
+) -> OpenApiRouter<AppState> {
+    let documents = OpenApiRouter::new()
         .merge(pathways::routes())
         .merge(openapi::routes())
+        .route_layer(CompressionLayer::new());
+    let limited = OpenApiRouter::new()
+        .merge(triage::routes())
+        .merge(documents)
         .route_layer(limit.layer());
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
         .merge(limited)
-        .merge(health::routes());
+        .merge(health::routes().route_layer(Extension(readiness)));
     if metrics_route {
         routes = routes.merge(metrics::routes());
     }
     routes
 }
 
-/// The application: every route, the problem-document fallbacks and the tower-http stack.
+/// The application: every route, the problem-document fallbacks and the layers around them.
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     let limit = overload::Limit::new(options.max_concurrency);
     let (routes, document) =
-        documented_routes_with(limit.clone(), options.metrics_route).split_for_parts();
+        documented_routes_with(limit.clone(), options.metrics_route, options.readiness)
+            .split_for_parts();
     let document = openapi::Document::new(document, options.api_tokens.is_some());
     let cors = match &options.cors {
         Cors::Off => None,
@@ -222,7 +233,11 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
             .max_age(Duration::from_secs(600))
     });
     // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
-    let mut routes = routes.merge(openapi::swagger_ui().route_layer(limit.layer()));
+    let mut routes = routes.merge(
+        openapi::swagger_ui()
+            .route_layer(CompressionLayer::new())
+            .route_layer(limit.layer()),
+    );
     if let Some(tokens) = options.api_tokens {
         // Unknown `/v1` paths too answer 401 before 404, so they reveal nothing without a token.
         routes = routes.route(
@@ -241,74 +256,17 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     let routes = routes
         .merge(cds::routes(options.cds).route_layer(limit.layer()))
         .fallback(|| async { ApiError::NoRoute });
+    // One stack, so a request is boxed once for all of it; `observe` is outermost and sees every
+    // answer, the timeout's `408` included.
     let stack = ServiceBuilder::new()
-        .map_request(drop_unusable_request_id)
-        .layer(SetRequestIdLayer::new(
-            REQUEST_ID,
-            SequentialRequestId::new(),
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(request_span)
-                .on_request(DefaultOnRequest::new().level(Level::DEBUG))
-                .on_response(
-                    // One line per request is DEBUG: metrics count requests, and a line per request
-                    // at INFO costs about a tenth of the server's throughput.
-                    DefaultOnResponse::new()
-                        .level(Level::DEBUG)
-                        .latency_unit(LatencyUnit::Micros),
-                ),
-        )
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(CompressionLayer::new())
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(Extension(options.metrics))
-        .layer(Extension(options.readiness))
+        .layer(observe::ObserveLayer::new(state.metrics().clone()))
         .layer(Extension(document))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .layer(axum::middleware::map_response(
-            error::problem_for_bare_errors,
-        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,
-        ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        ));
     routes.layer(stack).with_state(state)
-}
-
-/// Request ids for requests that come without one: a random prefix drawn once per process, then a
-/// counter (`5f0c9a1e-000000000000002a`). Unique across restarts without a random draw per request.
-#[derive(Clone)]
-struct SequentialRequestId {
-    prefix: u32,
-    next: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl SequentialRequestId {
-    fn new() -> Self {
-        use std::hash::{BuildHasher, Hasher};
-        // `RandomState` is seeded from the operating system's randomness once per process.
-        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_nanos()),
-        );
-        SequentialRequestId {
-            prefix: hasher.finish() as u32,
-            next: Arc::new(std::sync::atomic::AtomicU64::new(1)),
-        }
-    }
-}
-
-impl MakeRequestId for SequentialRequestId {
-    fn make_request_id<B>(&mut self, _request: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{:08x}-{n:016x}", self.prefix))
-            .ok()
-            .map(RequestId::new)
-    }
 }
 
 /// The media type of a message's `Content-Type`, without parameters such as `charset`.
@@ -320,43 +278,4 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
 /// Whether a message declares `application/json`, with or without parameters.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"))
-}
-
-/// Keeps a client's `x-request-id` only when it is short and plain (letters, digits, `-._:`), so a
-/// log line never carries arbitrary client text; otherwise a fresh id replaces it.
-fn drop_unusable_request_id(mut request: Request) -> Request {
-    let usable = request.headers().get(&REQUEST_ID).is_none_or(|value| {
-        let bytes = value.as_bytes();
-        !bytes.is_empty()
-            && bytes.len() <= MAX_REQUEST_ID_LEN
-            && bytes
-                .iter()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(b))
-    });
-    if !usable {
-        request.headers_mut().remove(&REQUEST_ID);
-    }
-    request
-}
-
-/// The span of one request: its id, method and matched route. Never the URI (its query may carry
-/// values) and never the body.
-fn request_span(request: &Request) -> tracing::Span {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("-");
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str);
-    tracing::info_span!("request", id = %id, method = %request.method(), route = %route)
-}
-
-/// A `500` problem document for a handler that panicked; the panic message is not logged, as it
-/// could hold request data.
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
-    tracing::error!("a handler panicked");
-    ApiError::Status(axum::http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
 }

@@ -209,13 +209,13 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             metrics_route: metrics_listener.is_none(),
             cds,
             cors,
-            metrics: Metrics::new(),
             readiness: Readiness::default(),
         };
-        options.metrics.install_global();
-        let upkeep = tokio::spawn(run_upkeep(options.metrics.clone()));
+        let state = AppState::with_store(store);
+        state.metrics().install_global();
+        let upkeep = tokio::spawn(run_upkeep(state.metrics().clone()));
         let readiness = options.readiness.clone();
-        for pathway in store.current().iter() {
+        for pathway in state.store().current().iter() {
             tracing::info!(pathway = %pathway.id, version = %pathway.version, digest = %pathway.digest, "pathway loaded");
         }
         match &options.api_tokens {
@@ -226,10 +226,10 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             if let Ok(local) = listener.local_addr() {
                 tracing::info!(addr = %local, "serving /metrics on its own address");
             }
-            let app = super::metrics::standalone_router(options.metrics.clone());
+            let app = super::metrics::standalone_router(state.metrics().clone());
             tokio::spawn(async move { axum::serve(listener, app).await })
         });
-        let app = router_with(AppState::with_store(store), options);
+        let app = router_with(state, options);
         let local = listener.local_addr().map_or(args.addr, |addr| addr);
         tracing::info!(addr = %local, max_concurrency = args.max_concurrency, "listening");
         let served = axum::serve(listener, app)

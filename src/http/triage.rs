@@ -5,12 +5,10 @@
 //! Checks run in the contract's order: method (the router), size, content type, then the body.
 
 use super::error::ApiError;
-use super::metrics::Metrics;
 use super::{AppState, BODY_LIMIT, is_json};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
-use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Query, Request, State};
@@ -53,11 +51,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 422, description = "Valid JSON that is not a valid request; `errors` names every offending field by JSON Pointer", body = Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn triage(
-    State(state): State<AppState>,
-    Extension(metrics): Extension<Metrics>,
-    request: Request,
-) -> Result<Response, ApiError> {
+pub async fn triage(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let trace = trace_flag(request.uri())?;
     let declared_json = is_json(request.headers());
     let body = Bytes::from_request(request, &())
@@ -75,7 +69,9 @@ pub async fn triage(
     }
     let pathways = state.current_pathways();
     let outcome = crate::triage::triage(&pathways, &body, trace).map_err(ApiError::Triage)?;
-    metrics.record_evaluation(outcome.top_option.as_deref(), &outcome.profile);
+    state
+        .metrics()
+        .record_evaluation(outcome.top_option.as_deref(), &outcome.profile);
     Ok((
         [(
             header::CONTENT_TYPE,
