@@ -183,6 +183,7 @@ pub fn documented_routes() -> OpenApiRouter<AppState> {
         overload::Limit::new(overload::DEFAULT_MAX_CONCURRENCY),
         true,
         Readiness::default(),
+        openapi::DocumentSlot::default(),
     )
 }
 
@@ -194,15 +195,16 @@ fn documented_routes_with(
     limit: overload::Limit,
     metrics_route: bool,
     readiness: Readiness,
+    document: openapi::DocumentSlot,
 ) -> OpenApiRouter<AppState> {
     let documents = OpenApiRouter::new()
         .merge(pathways::routes())
-        .merge(openapi::routes())
+        .merge(openapi::routes(document))
         .route_layer(CompressionLayer::new());
     let limited = OpenApiRouter::new()
         .merge(triage::routes())
         .merge(documents)
-        .route_layer(limit.layer());
+        .route_layer(limit.clone());
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
         .merge(limited)
         .merge(health::routes().route_layer(Extension(readiness)));
@@ -215,10 +217,18 @@ fn documented_routes_with(
 /// The application: every route, the problem-document fallbacks and the layers around them.
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     let limit = overload::Limit::new(options.max_concurrency);
-    let (routes, document) =
-        documented_routes_with(limit.clone(), options.metrics_route, options.readiness)
-            .split_for_parts();
-    let document = openapi::Document::new(document, options.api_tokens.is_some());
+    let slot = openapi::DocumentSlot::default();
+    let (routes, document) = documented_routes_with(
+        limit.clone(),
+        options.metrics_route,
+        options.readiness,
+        slot.clone(),
+    )
+    .split_for_parts();
+    slot.fill(openapi::Document::new(
+        document,
+        options.api_tokens.is_some(),
+    ));
     let cors = match &options.cors {
         Cors::Off => None,
         Cors::AnyOrigin => Some(AllowOrigin::any()),
@@ -236,7 +246,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     let mut routes = routes.merge(
         openapi::swagger_ui()
             .route_layer(CompressionLayer::new())
-            .route_layer(limit.layer()),
+            .route_layer(limit.clone()),
     );
     if let Some(tokens) = options.api_tokens {
         // Unknown `/v1` paths too answer 401 before 404, so they reveal nothing without a token.
@@ -254,13 +264,12 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     }
     // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
     let routes = routes
-        .merge(cds::routes(options.cds).route_layer(limit.layer()))
+        .merge(cds::routes(options.cds).route_layer(limit.clone()))
         .fallback(|| async { ApiError::NoRoute });
     // One stack, so a request is boxed once for all of it; `observe` is outermost and sees every
     // answer, the timeout's `408` included.
     let stack = ServiceBuilder::new()
         .layer(observe::ObserveLayer::new(state.metrics().clone()))
-        .layer(Extension(document))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,

@@ -16,7 +16,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Router};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -54,8 +54,23 @@ pub fn base() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
 }
 
-pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(openapi_json))
+/// `GET /openapi.json`, answering with the document `slot` holds.
+pub fn routes(slot: DocumentSlot) -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openapi_json))
+        .route_layer(Extension(slot))
+}
+
+/// Where a router's [`Document`] goes once its routes are assembled: the document describes them,
+/// the route that serves it included, so it cannot exist before them.
+#[derive(Clone, Default)]
+pub struct DocumentSlot(Arc<OnceLock<Document>>);
+
+impl DocumentSlot {
+    /// Fills the slot; a slot is filled once.
+    pub fn fill(&self, document: Document) {
+        let _ = self.0.set(document);
+    }
 }
 
 /// The serialized document, shared by every request.
@@ -146,8 +161,11 @@ fn require_bearer_on_v1(document: &mut utoipa::openapi::OpenApi) {
 )]
 pub async fn openapi_json(
     State(state): State<AppState>,
-    Extension(document): Extension<Document>,
+    Extension(slot): Extension<DocumentSlot>,
 ) -> Response {
+    let Some(document) = slot.0.get() else {
+        return ApiError::NotReady.into_response();
+    };
     let pathways = state.current_pathways();
     (
         [(
