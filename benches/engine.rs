@@ -1,6 +1,6 @@
-//! Benchmarks of the pathway engine on the embedded pathway: `evaluate` over representative
-//! requests (with and without the trace), the whole request path (parse, evaluate, serialize),
-//! and loading plus validating the default pathway. Run with `cargo bench --bench engine`.
+//! Benchmarks of the pathway engine on the embedded pathway, rotating through the HTTP benchmark's
+//! requests: `evaluate` with and without the trace, writing the answer, parsing, the whole triage
+//! use case, and loading plus validating the default pathway. Run with `cargo bench --bench engine`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use facet_triage::engine;
@@ -9,118 +9,81 @@ use facet_triage::request::{self, TriageRequest};
 use facet_triage::triage::triage;
 use std::hint::black_box;
 
-/// Requests along every main path of the pathway (rules R1 to R20), rotated through by each benchmark.
-const REQUESTS: &[&str] = &[
-    // R3: intra-articular, lasting relief
-    r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":70,"relief_duration":{"value":14,"unit":"wk"},"radicular_symptoms":false}"#,
-    // R4: intra-articular, short-lived
-    r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":60,"relief_duration":{"value":2,"unit":"wk"},"radicular_symptoms":false}"#,
-    // R5 with sacroiliac signs
-    r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":20,"relief_duration":{"value":3,"unit":"d"},"radicular_symptoms":false,"sacroiliac_signs":true}"#,
-    // R6: first block positive
-    r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":85,"relief_duration":{"value":3,"unit":"h"},"radicular_symptoms":false,"anesthetic":"lidocaine"}"#,
-    // R7: second block positive, with the first
-    r#"{"region":"cervical","procedure":"medial_branch_block","percent_relief":90,"relief_duration":{"value":6,"unit":"h"},"radicular_symptoms":false,"block_number":2,"anesthetic":"bupivacaine","previous_block":{"percent_relief":85,"relief_duration":{"value":2,"unit":"h"},"anesthetic":"lidocaine"}}"#,
-    // R7 under a one-block profile
-    r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":60,"relief_duration":{"value":4,"unit":"h"},"radicular_symptoms":false,"profile":"asra-2020"}"#,
-    // R7b: contraindicated
-    r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":90,"relief_duration":{"value":5,"unit":"h"},"radicular_symptoms":false,"block_number":2,"rfa_contraindicated":true}"#,
-    // R8: partial block, threshold differs
-    r#"{"region":"thoracic","procedure":"medial_branch_block","percent_relief":65,"relief_duration":{"value":3,"unit":"h"},"radicular_symptoms":false}"#,
-    // R8: block below 50%
-    r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":30,"relief_duration":{"value":1,"unit":"h"},"radicular_symptoms":false}"#,
-    // R9: discordant comparative blocks, cms-lcd
-    r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":85,"relief_duration":{"value":2,"unit":"h"},"radicular_symptoms":false,"block_number":2,"anesthetic":"bupivacaine","previous_block":{"percent_relief":90,"relief_duration":{"value":3,"unit":"h"},"anesthetic":"lidocaine"},"profile":"cms-lcd","pain_duration_months":6,"conservative_care_weeks":8,"guidance":"ultrasound"}"#,
-    // R10: ablation worked
-    r#"{"region":"lumbar","procedure":"radiofrequency_ablation","percent_relief":70,"relief_duration":{"value":9,"unit":"mo"},"radicular_symptoms":false}"#,
-    // R11: ablation failed, instability, psychosocial risk
-    r#"{"region":"lumbar","procedure":"radiofrequency_ablation","percent_relief":20,"relief_duration":{"value":3,"unit":"wk"},"radicular_symptoms":false,"spinal_instability":true,"psychosocial_risk":true}"#,
-    // R19: relief still ongoing after ablation
-    r#"{"region":"cervical","procedure":"radiofrequency_ablation","percent_relief":75,"relief_duration":{"value":8,"unit":"wk"},"radicular_symptoms":false,"relief_ongoing":true}"#,
-    // R1: red flags
-    r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":60,"relief_duration":{"value":2,"unit":"wk"},"radicular_symptoms":true,"red_flags":["cauda_equina","suspected_fracture"]}"#,
-    // R2 and R20: radicular symptoms, recent imaging
-    r#"{"region":"cervical","procedure":"medial_branch_block","percent_relief":85,"relief_duration":{"value":3,"unit":"h"},"radicular_symptoms":true,"recent_imaging":true}"#,
-    // R12: conservative care incomplete
-    r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":55,"relief_duration":{"value":1,"unit":"wk"},"radicular_symptoms":false,"pain_duration_months":2,"conservative_care_weeks":0}"#,
-    // R15 and R18: unguided block, duration outside the anesthetic's window
-    r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":85,"relief_duration":{"value":2,"unit":"d"},"radicular_symptoms":false,"guidance":"none","anesthetic":"lidocaine"}"#,
-];
+/// The HTTP benchmark's requests (`benches/requests.json`), one per main path of the pathway (rules R1
+/// to R20), serialized compactly as the load generator sends them.
+fn bodies() -> Vec<Vec<u8>> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/requests.json");
+    let requests: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("benches/requests.json"))
+            .expect("a JSON array");
+    requests
+        .iter()
+        .map(|request| serde_json::to_vec(request).expect("serializes"))
+        .collect()
+}
 
-fn parsed(set: &PathwaySet) -> Vec<(TriageRequest, pathway::Resolved)> {
+fn parsed(set: &PathwaySet, bodies: &[Vec<u8>]) -> Vec<(TriageRequest, pathway::Resolved)> {
     let pathway = set.default_pathway();
-    REQUESTS
+    bodies
         .iter()
         .map(|body| {
-            let request = request::parse(body.as_bytes()).expect("a valid request");
+            let request = request::parse(body).expect("a valid request");
             let resolved = pathway.resolve(&request).expect("resolves");
             (request, resolved)
         })
         .collect()
 }
 
+/// Runs `f` on the inputs in turn, one per iteration.
+fn rotate<T>(c: &mut Criterion, name: &str, inputs: &[T], mut f: impl FnMut(&T)) {
+    let mut next = 0;
+    c.bench_function(name, |b| {
+        b.iter(|| {
+            f(black_box(&inputs[next % inputs.len()]));
+            next += 1;
+        })
+    });
+}
+
 fn evaluate(c: &mut Criterion) {
     let set = PathwaySet::embedded().expect("the embedded pathway loads");
     let pathway = set.default_pathway();
-    let requests = parsed(&set);
+    let bodies = bodies();
+    let requests = parsed(&set, &bodies);
     for (name, trace) in [("evaluate (no trace)", false), ("evaluate (trace)", true)] {
-        let mut next = 0;
-        c.bench_function(name, |b| {
-            b.iter(|| {
-                let (request, resolved) = &requests[next % requests.len()];
-                next += 1;
-                black_box(engine::evaluate(
-                    pathway,
-                    black_box(request),
-                    *resolved,
-                    trace,
-                ))
-            })
+        rotate(c, name, &requests, |(request, resolved)| {
+            black_box(engine::evaluate(pathway, request, *resolved, trace));
         });
     }
-    let mut next = 0;
-    c.bench_function("parse request", |b| {
-        b.iter(|| {
-            let body = REQUESTS[next % REQUESTS.len()];
-            next += 1;
-            black_box(request::parse(black_box(body.as_bytes())).expect("a valid request"))
-        })
-    });
-    let responses: Vec<_> = requests
-        .iter()
-        .map(|(request, resolved)| engine::evaluate(pathway, request, *resolved, false))
-        .collect();
-    let mut next = 0;
-    c.bench_function("serialize response (serde_json)", |b| {
-        b.iter(|| {
-            let response = &responses[next % responses.len()];
-            next += 1;
+    rotate(
+        c,
+        "answer: evaluate and write the JSON body",
+        &requests,
+        |(request, resolved)| {
             let mut body = Vec::with_capacity(8192);
-            serde_json::to_writer(&mut body, black_box(response)).expect("serializes");
-            black_box(body)
-        })
-    });
-    let mut next = 0;
-    c.bench_function(
-        "write response (direct writer, what the service uses)",
-        |b| {
-            b.iter(|| {
-                let response = &responses[next % responses.len()];
-                next += 1;
-                let mut body = Vec::with_capacity(8192);
-                black_box(response).write_json(&mut body);
-                black_box(body)
-            })
+            black_box(engine::answer(pathway, request, *resolved, &mut body));
+            black_box(body);
         },
     );
-    let mut next = 0;
-    c.bench_function("parse + evaluate + serialize", |b| {
-        b.iter(|| {
-            let body = REQUESTS[next % REQUESTS.len()];
-            next += 1;
-            black_box(triage(&set, black_box(body.as_bytes()), false).expect("answers"))
-        })
+    rotate(c, "parse request", &bodies, |body| {
+        black_box(request::parse(body).expect("a valid request"));
     });
+    rotate(
+        c,
+        "parse as serde_json::Value (the HTTP ceiling's work)",
+        &bodies,
+        |body| {
+            black_box(serde_json::from_slice::<serde_json::Value>(body).expect("JSON"));
+        },
+    );
+    rotate(
+        c,
+        "triage: parse, evaluate, write (POST /v1/triage)",
+        &bodies,
+        |body| {
+            black_box(triage(&set, body, false).expect("answers"));
+        },
+    );
 }
 
 fn load(c: &mut Criterion) {

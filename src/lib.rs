@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cds;
 pub mod cli;
 pub mod engine;
+pub mod escape;
 pub mod facts;
 pub mod http;
 pub mod json;

@@ -1,24 +1,31 @@
 //! The triage use case: a request body in, a response body out. Shared by `POST /v1/triage` and
 //! `facet-triage evaluate`, so both answer byte for byte the same.
 
-use crate::engine::{self, TriageResponse};
+use crate::engine;
 use crate::pathway::PathwaySet;
 use crate::problem::Problem;
 use crate::request::{self, FieldError, RequestError};
 
-/// A successful evaluation, serialized, with the labels metrics need.
+/// A successful evaluation, serialized, with the labels metrics need (borrowed from the pathway).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
+pub struct Outcome<'a> {
     /// The JSON response body.
     pub body: Vec<u8>,
     /// Id of the top-ranked option, if any.
-    pub top_option: Option<String>,
+    pub top_option: Option<&'a str>,
     /// The profile that produced the answer.
-    pub profile: String,
+    pub profile: &'a str,
 }
 
+/// The size most answers fit in, so the body is allocated once.
+const BODY_CAPACITY: usize = 8 * 1024;
+
 /// Parses, validates, resolves and evaluates one request body.
-pub fn triage(pathways: &PathwaySet, body: &[u8], trace: bool) -> Result<Outcome, Problem> {
+pub fn triage<'a>(
+    pathways: &'a PathwaySet,
+    body: &[u8],
+    trace: bool,
+) -> Result<Outcome<'a>, Problem> {
     let request = request::parse(body).map_err(|error| match error {
         RequestError::Syntax(syntax) => Problem::malformed(syntax.to_string()),
         RequestError::Invalid(errors) => Problem::invalid(errors),
@@ -31,14 +38,22 @@ pub fn triage(pathways: &PathwaySet, body: &[u8], trace: bool) -> Result<Outcome
         )]));
     };
     let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
-    let response: TriageResponse = engine::evaluate(pathway, &request, resolved, trace);
-    let top_option = response.options.first().map(|option| option.id.to_owned());
-    let profile = response.profile.to_owned();
-    let mut body = Vec::with_capacity(8192);
-    response.write_json(&mut body);
-    Ok(Outcome {
-        body,
-        top_option,
-        profile,
-    })
+    let mut body = Vec::with_capacity(BODY_CAPACITY);
+    if trace {
+        let response = engine::evaluate(pathway, &request, resolved, true);
+        // Serializing plain data into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, &response);
+        Ok(Outcome {
+            body,
+            top_option: response.options.first().map(|option| option.id),
+            profile: response.profile,
+        })
+    } else {
+        let answered = engine::answer(pathway, &request, resolved, &mut body);
+        Ok(Outcome {
+            body,
+            top_option: answered.top_option,
+            profile: answered.profile,
+        })
+    }
 }

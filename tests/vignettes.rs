@@ -306,7 +306,7 @@ fn the_response_writer_matches_serde_json() {
             let resolved = pathway.resolve(&request).unwrap();
             let response = engine::evaluate(pathway, &request, resolved, false);
             let mut written = Vec::new();
-            response.write_json(&mut written);
+            engine::answer(pathway, &request, resolved, &mut written);
             assert_eq!(
                 String::from_utf8(written).unwrap(),
                 serde_json::to_string(&response).unwrap(),

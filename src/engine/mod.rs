@@ -12,92 +12,106 @@ pub use response::*;
 
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
-use crate::pathway::{Pathway, Resolved, Route};
+use crate::pathway::{Criterion, OptionDef, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
 
-/// Which offer won for an option: its priority and where it came from.
+/// An offered option and the offer that won for it: the highest priority, first offered on a tie.
 #[derive(Clone, Copy)]
 struct Pick {
+    option: usize,
     priority: i32,
-    node: u32,
-    offer: u32,
+    node: usize,
+    offer: usize,
 }
 
-/// Evaluates one request against a pathway whose profile and region it was resolved to.
-pub fn evaluate<'a>(
-    pathway: &'a Pathway,
-    request: &TriageRequest,
-    resolved: Resolved,
-    trace: bool,
-) -> TriageResponse<'a> {
-    let facts = Facts::from_request(request);
-    let ctx = Context {
-        pathway,
-        facts: &facts,
-        profile: resolved.profile,
-        region_slot: resolved.region_slot,
-    };
-    let slot = resolved.region_slot;
-    let option_count = pathway.options.len();
+/// An avoided option and the first avoid entry that named it.
+#[derive(Clone, Copy)]
+struct Avoided {
+    option: usize,
+    node: usize,
+    avoid: usize,
+}
 
-    let mut picks: Vec<Option<Pick>> = vec![None; option_count];
-    let mut avoided: Vec<Option<(u32, u32)>> = vec![None; option_count];
-    let mut avoid_order: Vec<usize> = Vec::new();
-    let mut suppressed = vec![false; option_count];
-    let mut raised = vec![false; pathway.alerts.len()];
-    let mut alert_order: Vec<usize> = Vec::new();
-    let mut steps = trace.then(Vec::new);
+/// The outcome of a walk as positions in the pathway; both the serde response and the direct
+/// writer are built from it.
+struct Decision {
+    /// Offered options, best first.
+    ranked: Vec<Pick>,
+    /// Avoided options, in the order the walk met them.
+    avoided: Vec<Avoided>,
+    /// Raised alerts, most severe first.
+    alerts: Vec<usize>,
+    /// The assessment entry that applies.
+    assessment: usize,
+}
+
+/// Walks the pathway for one request's facts, recording each visited node in `trace` when given.
+fn decide<'a>(
+    pathway: &'a Pathway,
+    ctx: &Context,
+    mut trace: Option<&mut Vec<TraceStep<'a>>>,
+) -> Decision {
+    let slot = ctx.region_slot;
+    let mut picks: Vec<Pick> = Vec::with_capacity(8);
+    let mut avoided: Vec<Avoided> = Vec::new();
+    let mut suppressed: Vec<usize> = Vec::new();
+    let mut alerts: Vec<usize> = Vec::new();
 
     let mut current = Some(pathway.start);
     while let Some(index) = current {
         let node = &pathway.nodes[index];
-        let applied = node.guard.as_ref().is_none_or(|guard| guard.eval(&ctx));
-        let mut step = steps
+        let applied = node.guard.as_ref().is_none_or(|guard| guard.eval(ctx));
+        let mut step = trace
             .as_ref()
-            .map(|_| new_step(pathway, &ctx, index, applied));
+            .map(|_| new_step(pathway, ctx, index, applied));
         if applied {
             for (offer_index, offer) in node.offers.iter().enumerate() {
                 if !pathway.options[offer.option].serves[slot]
-                    || !offer.when.as_ref().is_none_or(|w| w.eval(&ctx))
+                    || !offer.when.as_ref().is_none_or(|w| w.eval(ctx))
                 {
                     continue;
                 }
                 let pick = Pick {
+                    option: offer.option,
                     priority: offer.priority,
-                    node: index as u32,
-                    offer: offer_index as u32,
+                    node: index,
+                    offer: offer_index,
                 };
-                let slot = &mut picks[offer.option];
-                if slot.is_none_or(|held| pick.priority > held.priority) {
-                    *slot = Some(pick);
+                match picks.iter_mut().find(|held| held.option == offer.option) {
+                    Some(held) if pick.priority > held.priority => *held = pick,
+                    Some(_) => {}
+                    None => picks.push(pick),
                 }
                 if let Some(step) = step.as_mut() {
                     step.offered.push(&pathway.options[offer.option].id);
                 }
             }
             for (avoid_index, avoid) in node.avoids.iter().enumerate() {
-                if !avoid.when.as_ref().is_none_or(|w| w.eval(&ctx)) {
+                if !avoid.when.as_ref().is_none_or(|w| w.eval(ctx)) {
                     continue;
                 }
-                if avoided[avoid.option].is_none() {
-                    avoided[avoid.option] = Some((index as u32, avoid_index as u32));
-                    avoid_order.push(avoid.option);
+                if !avoided.iter().any(|held| held.option == avoid.option) {
+                    avoided.push(Avoided {
+                        option: avoid.option,
+                        node: index,
+                        avoid: avoid_index,
+                    });
                 }
                 if let Some(step) = step.as_mut() {
                     step.avoided.push(&pathway.options[avoid.option].id);
                 }
             }
             for &alert in &node.alerts {
-                if !std::mem::replace(&mut raised[alert], true) {
-                    alert_order.push(alert);
+                if !alerts.contains(&alert) {
+                    alerts.push(alert);
                 }
                 if let Some(step) = step.as_mut() {
                     step.alerts.push(&pathway.alerts[alert].code);
                 }
             }
             for &option in &node.suppress {
-                suppressed[option] = true;
+                suppressed.push(option);
                 if let Some(step) = step.as_mut() {
                     step.suppressed.push(&pathway.options[option].id);
                 }
@@ -110,7 +124,7 @@ pub fn evaluate<'a>(
                 branches,
                 otherwise,
             } => {
-                let taken = branches.iter().position(|branch| branch.when.eval(&ctx));
+                let taken = branches.iter().position(|branch| branch.when.eval(ctx));
                 if let Some(step) = step.as_mut() {
                     step.branch = Some(match taken {
                         Some(i) => format!("branch {}: {}", i + 1, branches[i].label),
@@ -120,63 +134,94 @@ pub fn evaluate<'a>(
                 Some(taken.map_or(*otherwise, |i| branches[i].to))
             }
         };
-        if let (Some(steps), Some(mut step)) = (steps.as_mut(), step) {
+        if let (Some(steps), Some(mut step)) = (trace.as_mut(), step) {
             step.next = current.map(|next| pathway.nodes[next].id.as_str());
             steps.push(step);
         }
     }
 
-    let mut ranked: Vec<(usize, Pick)> = picks
-        .iter()
-        .enumerate()
-        .filter_map(|(option, pick)| {
-            pick.filter(|_| avoided[option].is_none() && !suppressed[option])
-                .map(|p| (option, p))
-        })
-        .collect();
-    ranked.sort_unstable_by(|(a, pa), (b, pb)| {
-        let (oa, ob) = (&pathway.options[*a], &pathway.options[*b]);
-        pb.priority
-            .cmp(&pa.priority)
+    picks.retain(|pick| {
+        !suppressed.contains(&pick.option) && !avoided.iter().any(|a| a.option == pick.option)
+    });
+    picks.sort_unstable_by(|a, b| {
+        let (oa, ob) = (&pathway.options[a.option], &pathway.options[b.option]);
+        b.priority
+            .cmp(&a.priority)
             .then(oa.strength_rank[slot].cmp(&ob.strength_rank[slot]))
             .then(oa.invasiveness.cmp(&ob.invasiveness))
             .then(oa.id.cmp(&ob.id))
     });
+    alerts.sort_by_key(|alert| pathway.alerts[*alert].severity);
+    // A validated pathway ends its assessments with an entry without `when`.
+    let assessment = pathway
+        .assessments
+        .iter()
+        .position(|entry| entry.when.as_ref().is_none_or(|w| w.eval(ctx)))
+        .unwrap_or(pathway.assessments.len() - 1);
+    Decision {
+        ranked: picks,
+        avoided,
+        alerts,
+        assessment,
+    }
+}
 
-    let source_id = |source: usize| pathway.sources[source].id.as_str();
-    let options = ranked
+/// The status of a criterion for this request.
+fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
+    match (&criterion.unknown_when, &criterion.met_when) {
+        (_, None) => CriterionStatus::Unknown,
+        (Some(unknown), _) if unknown.eval(ctx) => CriterionStatus::Unknown,
+        (_, Some(met)) if met.eval(ctx) => CriterionStatus::Met,
+        _ => CriterionStatus::Unmet,
+    }
+}
+
+/// The criteria an option reports under the request's profile.
+fn reported_criteria<'a>(
+    pathway: &'a Pathway,
+    profile: usize,
+    option: &'a OptionDef,
+) -> impl Iterator<Item = (usize, &'a Criterion)> {
+    option
+        .criteria
+        .iter()
+        .map(move |c| (*c, &pathway.criteria[*c]))
+        .filter(move |(_, criterion)| criterion.profiles[profile])
+}
+
+/// Evaluates one request against a pathway whose profile and region it was resolved to.
+pub fn evaluate<'a>(
+    pathway: &'a Pathway,
+    request: &TriageRequest,
+    resolved: Resolved,
+    trace: bool,
+) -> TriageResponse<'a> {
+    let facts = Facts::from_request(request);
+    let ctx = context(pathway, &facts, resolved);
+    let mut steps = trace.then(Vec::new);
+    let decision = decide(pathway, &ctx, steps.as_mut());
+    let slot = resolved.region_slot;
+    let row = resolved.profile * pathway.regions.len() + slot;
+    let source_id = |source: &usize| pathway.sources[*source].id.as_str();
+
+    let options = decision
+        .ranked
         .iter()
         .enumerate()
-        .map(|(position, (option_index, pick))| {
-            let option = &pathway.options[*option_index];
-            let offer = &pathway.nodes[pick.node as usize].offers[pick.offer as usize];
-            let mut citations: Vec<&str> = option.citations[slot]
-                .iter()
-                .map(|s| source_id(*s))
-                .collect();
+        .map(|(position, pick)| {
+            let option = &pathway.options[pick.option];
+            let offer = &pathway.nodes[pick.node].offers[pick.offer];
+            let mut citations: Vec<&str> = option.citations[slot].iter().map(source_id).collect();
             for source in &offer.citations {
-                if !citations.contains(&source_id(*source)) {
-                    citations.push(source_id(*source));
+                if !citations.contains(&source_id(source)) {
+                    citations.push(source_id(source));
                 }
             }
-            let row = resolved.profile * pathway.regions.len() + slot;
-            let criteria = option
-                .criteria
-                .iter()
-                .map(|c| &pathway.criteria[*c])
-                .filter(|criterion| criterion.profiles[resolved.profile])
-                .map(|criterion| {
-                    let status = match (&criterion.unknown_when, &criterion.met_when) {
-                        (_, None) => CriterionStatus::Unknown,
-                        (Some(unknown), _) if unknown.eval(&ctx) => CriterionStatus::Unknown,
-                        (_, Some(met)) if met.eval(&ctx) => CriterionStatus::Met,
-                        _ => CriterionStatus::Unmet,
-                    };
-                    CriterionOut {
-                        id: &criterion.id,
-                        status,
-                        text: &criterion.texts[row],
-                    }
+            let criteria = reported_criteria(pathway, resolved.profile, option)
+                .map(|(_, criterion)| CriterionOut {
+                    id: &criterion.id,
+                    status: criterion_status(criterion, &ctx),
+                    text: &criterion.texts[row],
                 })
                 .collect();
             RankedOption {
@@ -195,12 +240,12 @@ pub fn evaluate<'a>(
         })
         .collect();
 
-    let avoid = avoid_order
+    let avoid = decision
+        .avoided
         .iter()
-        .map(|option_index| {
-            let option = &pathway.options[*option_index];
-            let (node, avoid_index) = avoided[*option_index].unwrap_or_default();
-            let avoid = &pathway.nodes[node as usize].avoids[avoid_index as usize];
+        .map(|avoided| {
+            let option = &pathway.options[avoided.option];
+            let avoid = &pathway.nodes[avoided.node].avoids[avoided.avoid];
             let citations = if avoid.citations.is_empty() {
                 &option.citations[slot]
             } else {
@@ -210,13 +255,13 @@ pub fn evaluate<'a>(
                 id: &option.id,
                 title: &option.title,
                 reason: avoid.reason.to_string(&ctx),
-                citations: citations.iter().map(|s| source_id(*s)).collect(),
+                citations: citations.iter().map(source_id).collect(),
             }
         })
         .collect();
 
-    alert_order.sort_by_key(|alert| pathway.alerts[*alert].severity);
-    let alerts = alert_order
+    let alerts = decision
+        .alerts
         .iter()
         .map(|alert| {
             let definition = &pathway.alerts[*alert];
@@ -228,20 +273,7 @@ pub fn evaluate<'a>(
         })
         .collect();
 
-    // The pathway guarantees a default entry, so `find` always succeeds on a validated pathway.
-    let assessment = pathway
-        .assessments
-        .iter()
-        .find(|entry| entry.when.as_ref().is_none_or(|w| w.eval(&ctx)))
-        .map(|entry| AssessmentOut {
-            response: entry.response,
-            summary: entry.summary.to_string(&ctx),
-        })
-        .unwrap_or_else(|| AssessmentOut {
-            response: crate::vocab::ResponseLevel::Negative,
-            summary: String::new(),
-        });
-
+    let entry = &pathway.assessments[decision.assessment];
     TriageResponse {
         pathway: PathwayRef {
             id: &pathway.id,
@@ -249,12 +281,54 @@ pub fn evaluate<'a>(
             digest: &pathway.digest,
         },
         profile: &pathway.profiles[resolved.profile].id,
-        assessment,
+        assessment: AssessmentOut {
+            response: entry.response,
+            summary: entry.summary.to_string(&ctx),
+        },
         options,
         avoid,
         alerts,
         disclaimer: &pathway.disclaimer,
         trace: steps,
+    }
+}
+
+/// What a written answer says, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answered<'a> {
+    /// Id of the top-ranked option, if any.
+    pub top_option: Option<&'a str>,
+    /// The profile that produced the answer.
+    pub profile: &'a str,
+}
+
+/// Evaluates one request and appends the response's JSON (without trace) to `out`: the same bytes
+/// as serializing [`evaluate`]'s response, written from the pieces the pathway serialized at load.
+pub fn answer<'a>(
+    pathway: &'a Pathway,
+    request: &TriageRequest,
+    resolved: Resolved,
+    out: &mut Vec<u8>,
+) -> Answered<'a> {
+    let facts = Facts::from_request(request);
+    let ctx = context(pathway, &facts, resolved);
+    let decision = decide(pathway, &ctx, None);
+    write::answer(&ctx, &decision, out);
+    Answered {
+        top_option: decision
+            .ranked
+            .first()
+            .map(|pick| pathway.options[pick.option].id.as_str()),
+        profile: &pathway.profiles[resolved.profile].id,
+    }
+}
+
+fn context<'a>(pathway: &'a Pathway, facts: &'a Facts, resolved: Resolved) -> Context<'a> {
+    Context {
+        pathway,
+        facts,
+        profile: resolved.profile,
+        region_slot: resolved.region_slot,
     }
 }
 

@@ -421,6 +421,7 @@ impl Compiler {
             assessments,
             nodes,
             start: start?,
+            response_json: ResponseJson::default(),
         };
         if !self.errors.is_empty() {
             return None;
@@ -469,6 +470,7 @@ impl Compiler {
                 branches[index].label = words;
             }
         }
+        pathway.response_json = ResponseJson::new(&pathway);
         Some(pathway)
     }
 

@@ -10,6 +10,7 @@ pub mod condition;
 mod error;
 pub mod file;
 mod render;
+mod response_json;
 mod set;
 pub mod template;
 pub mod view;
@@ -17,6 +18,7 @@ pub mod view;
 pub use compile::compile;
 pub use error::{LoadError, LoadErrors};
 pub use render::GraphFormat;
+pub use response_json::ResponseJson;
 pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
 
 use crate::facts::{Field, Quantity};
@@ -53,6 +55,8 @@ pub struct Pathway {
     pub assessments: Vec<Assessment>,
     pub nodes: Vec<Node>,
     pub start: usize,
+    /// The fixed text of triage answers, serialized at load.
+    pub response_json: ResponseJson,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

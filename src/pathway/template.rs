@@ -2,17 +2,44 @@
 //!
 //! `{percent_relief}` names a request fact, `{param.x}` a parameter of the request's profile and region,
 //! `{profile}` the profile's short label; `{{` and `}}` are literal braces. Templates are parsed once at
-//! load, so rendering is a walk over ready parts.
+//! load, so rendering is a walk over ready parts; the literal parts are escaped for JSON at load too,
+//! so writing a template into a JSON string escapes only what names the patient's facts.
 
 use super::condition::Context;
+use crate::escape;
 use crate::facts::{Field, write_fact};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
-    Text(Box<str>),
+    /// Literal text, and the same text escaped for the inside of a JSON string.
+    Text {
+        plain: Box<str>,
+        json: Box<[u8]>,
+    },
     Fact(Field),
     Param(usize),
     Profile,
+}
+
+impl Part {
+    fn text(plain: String) -> Part {
+        let mut json = Vec::with_capacity(plain.len());
+        escape::escaped(&mut json, &plain);
+        Part::Text {
+            plain: plain.into(),
+            json: json.into(),
+        }
+    }
+
+    /// Writes the part's words.
+    fn write(&self, ctx: &Context, out: &mut String) {
+        match self {
+            Part::Text { plain, .. } => out.push_str(plain),
+            Part::Fact(field) => write_fact(out, *field, ctx.facts.get(*field)),
+            Part::Param(param) => ctx.param(*param).write(out),
+            Part::Profile => out.push_str(&ctx.pathway.profiles[ctx.profile].label),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +96,7 @@ impl Template {
                             return Err((at, format!("unknown request field `{name}` in text")));
                         };
                     if !literal.is_empty() {
-                        parts.push(Part::Text(std::mem::take(&mut literal).into()));
+                        parts.push(Part::text(std::mem::take(&mut literal)));
                     }
                     parts.push(part);
                     while rest.peek().is_some_and(|(i, _)| *i <= at + end) {
@@ -81,7 +108,7 @@ impl Template {
             }
         }
         if !literal.is_empty() {
-            parts.push(Part::Text(literal.into()));
+            parts.push(Part::text(literal));
         }
         Ok(Template {
             parts: parts.into(),
@@ -90,11 +117,21 @@ impl Template {
 
     pub fn render(&self, ctx: &Context, out: &mut String) {
         for part in self.parts.iter() {
+            part.write(ctx, out);
+        }
+    }
+
+    /// Writes the rendered text escaped for the inside of a JSON string; `scratch` holds each
+    /// placeholder's words while they are escaped.
+    pub fn render_json(&self, ctx: &Context, out: &mut Vec<u8>, scratch: &mut String) {
+        for part in self.parts.iter() {
             match part {
-                Part::Text(text) => out.push_str(text),
-                Part::Fact(field) => write_fact(out, *field, ctx.facts.get(*field)),
-                Part::Param(param) => ctx.param(*param).write(out),
-                Part::Profile => out.push_str(&ctx.pathway.profiles[ctx.profile].label),
+                Part::Text { json, .. } => out.extend_from_slice(json),
+                dynamic => {
+                    scratch.clear();
+                    dynamic.write(ctx, scratch);
+                    escape::escaped(out, scratch);
+                }
             }
         }
     }
@@ -126,9 +163,9 @@ mod tests {
         );
         let parts = template.unwrap().parts;
         assert_eq!(parts[0], Part::Fact(Field::PercentRelief));
-        assert_eq!(parts[1], Part::Text(" vs ".into()));
+        assert_eq!(parts[1], Part::text(" vs ".into()));
         assert_eq!(parts[2], Part::Param(0));
-        assert_eq!(parts[3], Part::Text(" {x} (".into()));
+        assert_eq!(parts[3], Part::text(" {x} (".into()));
         assert_eq!(parts[4], Part::Profile);
     }
 
