@@ -4,7 +4,7 @@
 //! One module per resource (`triage`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
-//! request (`observe`: request id, metrics, logs, panics), the timeout and body limit, the optional
+//! request (`observe`: request id, metrics, logs, timeout, panics), the body limit, the optional
 //! bearer-token check (`access`) and the concurrency limit (`overload`).
 
 pub mod access;
@@ -38,7 +38,6 @@ use std::time::Duration;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::timeout::TimeoutLayer;
 use utoipa_axum::router::OpenApiRouter;
 
 /// Largest accepted request body (64 KiB).
@@ -266,15 +265,13 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     let routes = routes
         .merge(cds::routes(options.cds).route_layer(limit.clone()))
         .fallback(|| async { ApiError::NoRoute });
-    // One stack, so a request is boxed once for all of it; `observe` is outermost and sees every
-    // answer, the timeout's `408` included.
+    // `observe` is outermost and sees every answer.
     let stack = ServiceBuilder::new()
-        .layer(observe::ObserveLayer::new(state.metrics().clone()))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
+        .layer(observe::ObserveLayer::new(
+            state.metrics().clone(),
             options.request_timeout,
-        ));
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
     routes.layer(stack).with_state(state)
 }
 

@@ -10,9 +10,12 @@
 //! - **Logs**: a `debug` span per request (id, method, matched route; never the URI or the body) and a
 //!   `debug` line when it is answered; `5xx` answers are logged at `error`. Handlers that log at `info`
 //!   or above name the request id themselves ([`request_id`]).
+//! - **Timeout**: a request not answered within the timeout gets `408`. The timer is armed only when
+//!   the route does not answer on its first poll (a body still arriving): nearly every request is
+//!   answered in one poll, and a timer per request cost more than the rest of this layer.
 //! - **Panics** become a `500` problem document; the panic message is not logged, as it could hold
 //!   request data.
-//! - **Bare error statuses** (`405` from routing, `408` from the timeout) become problem documents.
+//! - **Bare error statuses** (`405` from routing, for one) become problem documents.
 
 use super::error::{ApiError, problem_for_bare_errors};
 use super::metrics::Metrics;
@@ -26,7 +29,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+use tokio::time::Sleep;
 use tower::{Layer, Service};
 
 /// The request id header, generated when the client sends none (or an unusable one) and echoed.
@@ -49,13 +53,16 @@ pub fn request_id(headers: &HeaderMap) -> &str {
 pub struct ObserveLayer {
     metrics: Metrics,
     ids: SequentialRequestId,
+    timeout: Duration,
 }
 
 impl ObserveLayer {
-    pub fn new(metrics: Metrics) -> ObserveLayer {
+    /// Records into `metrics`; answers `408` when a request takes longer than `timeout`.
+    pub fn new(metrics: Metrics, timeout: Duration) -> ObserveLayer {
         ObserveLayer {
             metrics,
             ids: SequentialRequestId::new(),
+            timeout,
         }
     }
 }
@@ -81,17 +88,17 @@ pub struct Observe<S> {
 impl<S> Service<Request> for Observe<S>
 where
     S: Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Send + 'static,
+    S::Future: Unpin,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Observed;
+    type Future = Observed<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request) -> Observed {
+    fn call(&mut self, mut request: Request) -> Observed<S::Future> {
         let started = Instant::now();
         let id = self.layer.ids.keep_or_make(request.headers());
         request.headers_mut().insert(REQUEST_ID, id.clone());
@@ -109,7 +116,9 @@ where
             catch_unwind(AssertUnwindSafe(|| self.inner.call(request)))
         };
         Observed {
-            inner: call.ok().map(|future| Box::pin(future) as BoxedResponse),
+            inner: call.ok(),
+            deadline: None,
+            timeout: self.layer.timeout,
             metrics: self.layer.metrics.clone(),
             span,
             started,
@@ -120,12 +129,13 @@ where
     }
 }
 
-type BoxedResponse = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
-
 /// The future of one observed request.
-pub struct Observed {
-    /// `None` when calling the route panicked.
-    inner: Option<BoxedResponse>,
+pub struct Observed<F> {
+    /// `None` when calling the route panicked, or once it timed out.
+    inner: Option<F>,
+    /// Armed when the route's first poll does not answer.
+    deadline: Option<Pin<Box<Sleep>>>,
+    timeout: Duration,
     metrics: Metrics,
     span: tracing::Span,
     started: Instant,
@@ -134,7 +144,10 @@ pub struct Observed {
     route: Option<MatchedPath>,
 }
 
-impl Future for Observed {
+impl<F> Future for Observed<F>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+{
     type Output = Result<Response, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -143,9 +156,19 @@ impl Future for Observed {
         let polled = this
             .inner
             .as_mut()
-            .and_then(|inner| catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))).ok());
+            .and_then(|inner| catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))).ok());
         let response = match polled {
-            Some(Poll::Pending) => return Poll::Pending,
+            Some(Poll::Pending) => {
+                let deadline = tokio::time::Instant::from_std(this.started + this.timeout);
+                let timer = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                this.inner = None;
+                ApiError::Status(axum::http::StatusCode::REQUEST_TIMEOUT).into_response()
+            }
             Some(Poll::Ready(Ok(response))) => response,
             None => {
                 this.inner = None;
@@ -250,6 +273,8 @@ mod tests {
     use axum::body::Body;
     use tower::ServiceExt;
 
+    const TIMEOUT: Duration = Duration::from_secs(10);
+
     fn get(path: &str) -> Request {
         Request::get(path).body(Body::empty()).unwrap()
     }
@@ -263,7 +288,7 @@ mod tests {
         let metrics = Metrics::new();
         let app = axum::Router::new()
             .route("/boom", axum::routing::get(boom))
-            .layer(ObserveLayer::new(metrics.clone()));
+            .layer(ObserveLayer::new(metrics.clone(), TIMEOUT));
         let response = app.oneshot(get("/boom")).await.unwrap();
         assert_eq!(response.status(), 500);
         assert_eq!(
@@ -280,7 +305,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_while_calling_the_service_is_caught_too() {
-        let service = ObserveLayer::new(Metrics::new()).layer(tower::service_fn(
+        let service = ObserveLayer::new(Metrics::new(), TIMEOUT).layer(tower::service_fn(
             |_: Request| -> std::future::Ready<Result<Response, Infallible>> { panic!("in call") },
         ));
         let response = service.oneshot(get("/anywhere")).await.unwrap();
@@ -290,11 +315,12 @@ mod tests {
     #[tokio::test]
     async fn bare_error_statuses_become_problems_under_an_unmatched_label() {
         let metrics = Metrics::new();
-        let service = ObserveLayer::new(metrics.clone()).layer(tower::service_fn(|_: Request| {
-            std::future::ready(Ok::<_, Infallible>(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response(),
-            ))
-        }));
+        let service =
+            ObserveLayer::new(metrics.clone(), TIMEOUT).layer(tower::service_fn(|_: Request| {
+                std::future::ready(Ok::<_, Infallible>(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED.into_response(),
+                ))
+            }));
         let response = service.oneshot(get("/x")).await.unwrap();
         assert_eq!(response.status(), 405);
         assert_eq!(
