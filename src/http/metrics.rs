@@ -35,12 +35,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(metrics))
 }
 
-/// The service's Prometheus recorder.
+/// The service's Prometheus recorder. Cloned per request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct Metrics {
+pub struct Metrics(Arc<Recorder>);
+
+struct Recorder {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
-    handles: Arc<Handles>,
+    handles: Handles,
 }
 
 /// Most label sets remembered per route, or per profile; past it, recording looks labels up each time.
@@ -93,31 +95,33 @@ impl Metrics {
                 "Triage evaluations, by profile and top-ranked option id (`none` when no option)."
             );
         });
-        Metrics {
+        Metrics(Arc::new(Recorder {
             recorder: Arc::new(recorder),
             handle,
-            handles: Arc::default(),
-        }
+            handles: Handles::default(),
+        }))
     }
 
     /// Counts and times one answered request.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let cached = read(&self.handles.requests).get(route).and_then(|entries| {
-            entries
-                .iter()
-                .find(|(m, s, _, _)| m == method && *s == status)
-                .map(|(_, _, counter, histogram)| (counter.clone(), histogram.clone()))
-        });
+        let cached = read(&self.0.handles.requests)
+            .get(route)
+            .and_then(|entries| {
+                entries
+                    .iter()
+                    .find(|(m, s, _, _)| m == method && *s == status)
+                    .map(|(_, _, counter, histogram)| (counter.clone(), histogram.clone()))
+            });
         let (counter, histogram) = cached.unwrap_or_else(|| {
             let labels = [
                 ("method", method.to_owned()),
                 ("route", route.to_owned()),
                 ("status", status.to_string()),
             ];
-            let handles = with_local_recorder(self.recorder.as_ref(), || {
+            let handles = with_local_recorder(self.0.recorder.as_ref(), || {
                 (counter!(REQUESTS, &labels), histogram!(DURATION, &labels))
             });
-            let mut requests = write(&self.handles.requests);
+            let mut requests = write(&self.0.handles.requests);
             let entries = requests.entry(route.to_owned()).or_default();
             if entries.len() < MAX_CACHED_PER_KEY {
                 entries.push((
@@ -136,7 +140,7 @@ impl Metrics {
     /// Counts one evaluation by the profile used and the top-ranked option id.
     pub fn record_evaluation(&self, top_option: Option<&str>, profile: &str) {
         let top_option = top_option.unwrap_or("none");
-        let cached = read(&self.handles.evaluations)
+        let cached = read(&self.0.handles.evaluations)
             .get(profile)
             .and_then(|entries| {
                 entries
@@ -150,8 +154,8 @@ impl Metrics {
                 ("top_option", top_option.to_owned()),
             ];
             let counter =
-                with_local_recorder(self.recorder.as_ref(), || counter!(EVALUATIONS, &labels));
-            let mut evaluations = write(&self.handles.evaluations);
+                with_local_recorder(self.0.recorder.as_ref(), || counter!(EVALUATIONS, &labels));
+            let mut evaluations = write(&self.0.handles.evaluations);
             let entries = evaluations.entry(profile.to_owned()).or_default();
             if entries.len() < MAX_CACHED_PER_KEY {
                 entries.push((top_option.to_owned(), counter.clone()));
@@ -163,14 +167,14 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
-        self.handle.render()
+        self.0.handle.render()
     }
 
     /// Makes this recorder the process-wide one, so counters recorded outside a request's middleware
     /// (pathway reloads, CDS Hooks calls, auth refusals, shed requests) reach `/metrics` too. The
     /// server calls it once; `false` if a global recorder was already set.
     pub fn install_global(&self) -> bool {
-        let installed = metrics::set_global_recorder(Arc::clone(&self.recorder)).is_ok();
+        let installed = metrics::set_global_recorder(Arc::clone(&self.0.recorder)).is_ok();
         if installed {
             describe_counter!(
                 "pathway_reloads_total",
@@ -190,7 +194,7 @@ impl Metrics {
 
     /// Drains histogram buffers; the server calls this every few seconds.
     pub fn run_upkeep(&self) {
-        self.handle.run_upkeep();
+        self.0.handle.run_upkeep();
     }
 }
 

@@ -53,9 +53,11 @@ pub const PATHWAY_VERSION: HeaderName = HeaderName::from_static("x-pathway-versi
 pub const PATHWAY_DIGEST: HeaderName = HeaderName::from_static("x-pathway-digest");
 
 /// What every handler can reach: the pathway store, whose set a reload may replace at any time, and
-/// the metrics recorder.
+/// the metrics recorder. Handlers get a clone per request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+struct Shared {
     store: Arc<PathwayStore>,
     metrics: Metrics,
 }
@@ -76,26 +78,26 @@ impl AppState {
 
     /// The pathways of a store that reloads them (`serve`).
     pub fn with_store(store: Arc<PathwayStore>) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             metrics: Metrics::new(),
-        }
+        }))
     }
 
     pub fn store(&self) -> &Arc<PathwayStore> {
-        &self.store
+        &self.0.store
     }
 
     /// The recorder `/metrics` renders: requests, evaluations, and (once `serve` installs it
     /// globally) reloads, refusals and shed requests.
     pub fn metrics(&self) -> &Metrics {
-        &self.metrics
+        &self.0.metrics
     }
 
     /// The pathways in force for one request. Handlers take this snapshot once per request, so a
     /// reload (an `ArcSwap` in the store) never changes a request half way.
     pub fn current_pathways(&self) -> Arc<PathwaySet> {
-        self.store.snapshot()
+        self.0.store.snapshot()
     }
 }
 

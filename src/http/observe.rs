@@ -48,9 +48,11 @@ pub fn request_id(headers: &HeaderMap) -> &str {
         .unwrap_or("-")
 }
 
-/// The layer; see the module documentation.
+/// The layer; see the module documentation. Routing clones it per request, so it is one `Arc`.
 #[derive(Clone)]
-pub struct ObserveLayer {
+pub struct ObserveLayer(Arc<Observer>);
+
+struct Observer {
     metrics: Metrics,
     ids: SequentialRequestId,
     timeout: Duration,
@@ -59,11 +61,11 @@ pub struct ObserveLayer {
 impl ObserveLayer {
     /// Records into `metrics`; answers `408` when a request takes longer than `timeout`.
     pub fn new(metrics: Metrics, timeout: Duration) -> ObserveLayer {
-        ObserveLayer {
+        ObserveLayer(Arc::new(Observer {
             metrics,
             ids: SequentialRequestId::new(),
             timeout,
-        }
+        }))
     }
 }
 
@@ -100,7 +102,7 @@ where
 
     fn call(&mut self, mut request: Request) -> Observed<S::Future> {
         let started = Instant::now();
-        let id = self.layer.ids.keep_or_make(request.headers());
+        let id = self.layer.0.ids.keep_or_make(request.headers());
         request.headers_mut().insert(REQUEST_ID, id.clone());
         let method = request.method().clone();
         let route = request.extensions().get::<MatchedPath>().cloned();
@@ -118,8 +120,7 @@ where
         Observed {
             inner: call.ok(),
             deadline: None,
-            timeout: self.layer.timeout,
-            metrics: self.layer.metrics.clone(),
+            observer: Arc::clone(&self.layer.0),
             span,
             started,
             id,
@@ -135,8 +136,7 @@ pub struct Observed<F> {
     inner: Option<F>,
     /// Armed when the route's first poll does not answer.
     deadline: Option<Pin<Box<Sleep>>>,
-    timeout: Duration,
-    metrics: Metrics,
+    observer: Arc<Observer>,
     span: tracing::Span,
     started: Instant,
     id: HeaderValue,
@@ -159,7 +159,7 @@ where
             .and_then(|inner| catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))).ok());
         let response = match polled {
             Some(Poll::Pending) => {
-                let deadline = tokio::time::Instant::from_std(this.started + this.timeout);
+                let deadline = tokio::time::Instant::from_std(this.started + this.observer.timeout);
                 let timer = this
                     .deadline
                     .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
@@ -184,7 +184,7 @@ where
         let elapsed = this.started.elapsed();
         let status = response.status();
         let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
-        this.metrics.record_request(
+        this.observer.metrics.record_request(
             this.method.as_str(),
             route,
             status.as_u16(),
@@ -214,10 +214,9 @@ fn request_id_text(id: &HeaderValue) -> &str {
 /// Request ids for requests that come without a usable one: a random prefix drawn once per
 /// process, then a counter (`5f0c9a1e-000000000000002a`). Unique across restarts without a random
 /// draw per request.
-#[derive(Clone)]
 struct SequentialRequestId {
     prefix: u32,
-    next: Arc<AtomicU64>,
+    next: AtomicU64,
 }
 
 impl SequentialRequestId {
@@ -232,7 +231,7 @@ impl SequentialRequestId {
         );
         SequentialRequestId {
             prefix: hasher.finish() as u32,
-            next: Arc::new(AtomicU64::new(1)),
+            next: AtomicU64::new(1),
         }
     }
 
