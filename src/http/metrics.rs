@@ -52,7 +52,8 @@ const MAX_CACHED_PER_KEY: usize = 64;
 type RequestHandles = (String, u16, Counter, Histogram);
 
 /// Metric handles already registered, by their labels, so recording a request is a read lock and
-/// two atomic updates instead of building a label set and looking it up in the registry.
+/// two atomic updates (under that lock, without cloning the handles) instead of building a label set
+/// and looking it up in the registry.
 #[derive(Default)]
 struct Handles {
     /// By route, then (method, status): the request counter and the latency histogram.
@@ -104,15 +105,19 @@ impl Metrics {
 
     /// Counts and times one answered request.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let cached = read(&self.0.handles.requests)
+        if let Some((_, _, counter, histogram)) = read(&self.0.handles.requests)
             .get(route)
             .and_then(|entries| {
                 entries
                     .iter()
                     .find(|(m, s, _, _)| m == method && *s == status)
-                    .map(|(_, _, counter, histogram)| (counter.clone(), histogram.clone()))
-            });
-        let (counter, histogram) = cached.unwrap_or_else(|| {
+            })
+        {
+            counter.increment(1);
+            histogram.record(seconds);
+            return;
+        }
+        let (counter, histogram) = {
             let labels = [
                 ("method", method.to_owned()),
                 ("route", route.to_owned()),
@@ -132,7 +137,7 @@ impl Metrics {
                 ));
             }
             handles
-        });
+        };
         counter.increment(1);
         histogram.record(seconds);
     }
@@ -140,15 +145,14 @@ impl Metrics {
     /// Counts one evaluation by the profile used and the top-ranked option id.
     pub fn record_evaluation(&self, top_option: Option<&str>, profile: &str) {
         let top_option = top_option.unwrap_or("none");
-        let cached = read(&self.0.handles.evaluations)
+        if let Some((_, counter)) = read(&self.0.handles.evaluations)
             .get(profile)
-            .and_then(|entries| {
-                entries
-                    .iter()
-                    .find(|(option, _)| option == top_option)
-                    .map(|(_, counter)| counter.clone())
-            });
-        let counter = cached.unwrap_or_else(|| {
+            .and_then(|entries| entries.iter().find(|(option, _)| option == top_option))
+        {
+            counter.increment(1);
+            return;
+        }
+        let counter = {
             let labels = [
                 ("profile", profile.to_owned()),
                 ("top_option", top_option.to_owned()),
@@ -161,7 +165,7 @@ impl Metrics {
                 entries.push((top_option.to_owned(), counter.clone()));
             }
             counter
-        });
+        };
         counter.increment(1);
     }
 
