@@ -1,23 +1,25 @@
 //! A JSON document model that keeps what `serde_json::Value` throws away: duplicate object keys.
 //!
 //! The contract makes a duplicate key a `422` naming it, so request bodies are read into this model
-//! first, then checked field by field. Syntax errors keep only their position, never the input.
+//! first, then checked field by field. Strings and keys borrow from the input unless they hold
+//! escapes. Syntax errors keep only their position, never the input.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use std::borrow::Cow;
 use std::fmt;
 
 /// A parsed JSON value; objects keep every member in document order, duplicates included.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub enum Json<'a> {
     Null,
     Bool(bool),
     Number(f64),
-    String(String),
-    Array(Vec<Json>),
-    Object(Vec<(String, Json)>),
+    String(Cow<'a, str>),
+    Array(Vec<Json<'a>>),
+    Object(Vec<(Cow<'a, str>, Json<'a>)>),
 }
 
-impl Json {
+impl Json<'_> {
     /// The JSON type name, for error messages that must not echo the value itself.
     pub fn type_name(&self) -> &'static str {
         match self {
@@ -53,17 +55,92 @@ impl fmt::Display for SyntaxError {
     }
 }
 
-/// Parses a complete JSON document. `NaN`, numbers out of `f64` range and truncated input are
-/// syntax errors.
-pub fn parse(bytes: &[u8]) -> Result<Json, SyntaxError> {
-    serde_json::from_slice(bytes).map_err(|error| SyntaxError {
-        line: error.line(),
-        column: error.column(),
-        truncated: error.is_eof(),
-    })
+impl From<serde_json::Error> for SyntaxError {
+    fn from(error: serde_json::Error) -> Self {
+        SyntaxError {
+            line: error.line(),
+            column: error.column(),
+            truncated: error.is_eof(),
+        }
+    }
 }
 
-impl<'de> Deserialize<'de> for Json {
+/// Parses a complete JSON document. `NaN`, numbers out of `f64` range and truncated input are
+/// syntax errors.
+pub fn parse(bytes: &[u8]) -> Result<Json<'_>, SyntaxError> {
+    Ok(serde_json::from_slice(bytes)?)
+}
+
+/// Parses a complete JSON document like [`parse`], but hands the members of a top-level object to
+/// `member` one by one, in document order, instead of collecting them. `Ok(false)` when the
+/// document is valid JSON but not an object.
+pub fn parse_members<'a>(
+    bytes: &'a [u8],
+    member: impl FnMut(Cow<'a, str>, Json<'a>),
+) -> Result<bool, SyntaxError> {
+    let first = bytes
+        .iter()
+        .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
+    if first != Some(&b'{') {
+        parse(bytes)?;
+        return Ok(false);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    (&mut deserializer).deserialize_map(MembersVisitor(member))?;
+    deserializer.end()?;
+    Ok(true)
+}
+
+struct MembersVisitor<F>(F);
+
+impl<'de, F: FnMut(Cow<'de, str>, Json<'de>)> Visitor<'de> for MembersVisitor<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        while let Some(Key(key)) = map.next_key()? {
+            let value = map.next_value()?;
+            (self.0)(key, value);
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the input unless it holds escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(value)))
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(value.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(value)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer.deserialize_any(JsonVisitor)
     }
@@ -72,29 +149,29 @@ impl<'de> Deserialize<'de> for Json {
 struct JsonVisitor;
 
 impl<'de> Visitor<'de> for JsonVisitor {
-    type Value = Json;
+    type Value = Json<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_unit<E: de::Error>(self) -> Result<Json, E> {
+    fn visit_unit<E: de::Error>(self) -> Result<Json<'de>, E> {
         Ok(Json::Null)
     }
 
-    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Json, E> {
+    fn visit_bool<E: de::Error>(self, value: bool) -> Result<Json<'de>, E> {
         Ok(Json::Bool(value))
     }
 
-    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Json, E> {
+    fn visit_i64<E: de::Error>(self, value: i64) -> Result<Json<'de>, E> {
         Ok(Json::Number(value as f64))
     }
 
-    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Json, E> {
+    fn visit_u64<E: de::Error>(self, value: u64) -> Result<Json<'de>, E> {
         Ok(Json::Number(value as f64))
     }
 
-    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Json, E> {
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Json<'de>, E> {
         if value.is_finite() {
             Ok(Json::Number(value))
         } else {
@@ -102,15 +179,19 @@ impl<'de> Visitor<'de> for JsonVisitor {
         }
     }
 
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Json, E> {
-        Ok(Json::String(value.to_owned()))
+    fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Borrowed(value)))
     }
 
-    fn visit_string<E: de::Error>(self, value: String) -> Result<Json, E> {
-        Ok(Json::String(value))
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(value.to_owned())))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Json<'de>, E> {
+        Ok(Json::String(Cow::Owned(value)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
         let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
         while let Some(item) = seq.next_element()? {
             items.push(item);
@@ -118,9 +199,9 @@ impl<'de> Visitor<'de> for JsonVisitor {
         Ok(Json::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
         let mut members = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-        while let Some((key, value)) = map.next_entry::<String, Json>()? {
+        while let Some((Key(key), value)) = map.next_entry()? {
             members.push((key, value));
         }
         Ok(Json::Object(members))
@@ -149,7 +230,7 @@ mod tests {
         let Json::Object(members) = json else {
             panic!("not an object")
         };
-        let keys: Vec<_> = members.iter().map(|(k, _)| k.as_str()).collect();
+        let keys: Vec<_> = members.iter().map(|(k, _)| k.as_ref()).collect();
         assert_eq!(keys, ["a", "b", "a"]);
         assert_eq!(members[2].1, Json::Null);
     }

@@ -8,6 +8,7 @@
 use crate::json::{self, Json, SyntaxError, push_pointer_token};
 use crate::vocab::{Anesthetic, Duration, DurationUnit, Guidance, Procedure, RedFlag, Region};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest accepted relief duration, whatever the unit: 100 years.
@@ -85,8 +86,8 @@ pub enum RequestError {
     Invalid(Vec<FieldError>),
 }
 
-/// Every top-level field the contract defines.
-const REQUEST_FIELDS: &[&str] = &[
+/// Every top-level field the contract defines, in the order they are checked.
+const REQUEST_FIELDS: [&str; 20] = [
     "region",
     "procedure",
     "percent_relief",
@@ -109,85 +110,131 @@ const REQUEST_FIELDS: &[&str] = &[
     "pathway",
 ];
 
-const DURATION_FIELDS: &[&str] = &["value", "unit"];
-const PREVIOUS_BLOCK_FIELDS: &[&str] = &["percent_relief", "relief_duration", "anesthetic"];
+const DURATION_FIELDS: [&str; 2] = ["value", "unit"];
+const PREVIOUS_BLOCK_FIELDS: [&str; 3] = ["percent_relief", "relief_duration", "anesthetic"];
 
-/// Parses and validates a request body.
+/// Parses and validates a request body. The members of the body go straight into their fields'
+/// slots as they are read; only nested values are collected into [`Json`].
 pub fn parse(body: &[u8]) -> Result<TriageRequest, RequestError> {
-    let document = json::parse(body).map_err(RequestError::Syntax)?;
-    from_json(&document)
+    let mut errors = Vec::new();
+    let mut slots = slots(&REQUEST_FIELDS);
+    let object = json::parse_members(body, |key, value| {
+        place(&mut slots, &"", &key, value, &mut errors);
+    })
+    .map_err(RequestError::Syntax)?;
+    if !object {
+        return Err(not_an_object());
+    }
+    validate(slots, errors)
 }
 
 /// Validates an already parsed JSON document as a request.
-pub fn from_json(document: &Json) -> Result<TriageRequest, RequestError> {
-    let mut errors = Vec::new();
+pub fn from_json(document: Json<'_>) -> Result<TriageRequest, RequestError> {
     let Json::Object(members) = document else {
-        errors.push(FieldError::new("", "the body must be a JSON object"));
-        return Err(RequestError::Invalid(errors));
+        return Err(not_an_object());
     };
-    let mut body = ObjectReader::new(members, "", REQUEST_FIELDS, &mut errors);
+    let mut errors = Vec::new();
+    let slots = sort(&REQUEST_FIELDS, members, &"", &mut errors);
+    validate(slots, errors)
+}
+
+fn not_an_object() -> RequestError {
+    RequestError::Invalid(vec![FieldError::new("", "the body must be a JSON object")])
+}
+
+/// Checks every field, in the order of [`REQUEST_FIELDS`], then the rules between fields.
+/// `errors` holds the unknown and duplicate keys already found.
+fn validate(
+    slots: [Slot<'_>; 20],
+    mut errors: Vec<FieldError>,
+) -> Result<TriageRequest, RequestError> {
+    let [
+        region,
+        procedure,
+        percent_relief,
+        relief_duration,
+        relief_ongoing,
+        radicular_symptoms,
+        block_number,
+        previous_block,
+        anesthetic,
+        guidance,
+        red_flags,
+        pain_duration_months,
+        conservative_care_weeks,
+        recent_imaging,
+        rfa_contraindicated,
+        psychosocial_risk,
+        spinal_instability,
+        sacroiliac_signs,
+        profile,
+        pathway,
+    ] = slots;
+    let mut body = Reader {
+        base: &"",
+        errors: &mut errors,
+    };
 
     let region = body
-        .required("region")
+        .required(region)
         .and_then(|(p, v)| enumeration(v, &p, Region::parse, Region::NAMES, body.errors));
     let procedure = body
-        .required("procedure")
+        .required(procedure)
         .and_then(|(p, v)| enumeration(v, &p, Procedure::parse, Procedure::NAMES, body.errors));
     let percent_relief = body
-        .required("percent_relief")
+        .required(percent_relief)
         .and_then(|(p, v)| percent(v, &p, body.errors));
     let relief_duration = body
-        .required("relief_duration")
+        .required(relief_duration)
         .and_then(|(p, v)| duration(v, &p, body.errors));
     let relief_ongoing = body
-        .optional("relief_ongoing")
+        .optional(relief_ongoing)
         .map(|(p, v)| boolean(v, &p, body.errors));
     let radicular_symptoms = body
-        .required("radicular_symptoms")
+        .required(radicular_symptoms)
         .and_then(|(p, v)| boolean(v, &p, body.errors));
     let block_number = body
-        .optional("block_number")
-        .map(|(p, v)| block_number(v, &p, body.errors));
+        .optional(block_number)
+        .map(|(p, v)| one_or_two(v, &p, body.errors));
     let previous_block = body
-        .optional("previous_block")
-        .map(|(p, v)| previous_block(v, &p, body.errors));
+        .optional(previous_block)
+        .map(|(p, v)| first_block(v, &p, body.errors));
     let anesthetic = body
-        .optional("anesthetic")
+        .optional(anesthetic)
         .map(|(p, v)| enumeration(v, &p, Anesthetic::parse, Anesthetic::NAMES, body.errors));
     let guidance = body
-        .optional("guidance")
+        .optional(guidance)
         .map(|(p, v)| enumeration(v, &p, Guidance::parse, Guidance::NAMES, body.errors));
     let red_flags = body
-        .optional("red_flags")
-        .map(|(p, v)| red_flags(v, &p, body.errors));
+        .optional(red_flags)
+        .map(|(p, v)| red_flag_set(v, &p, body.errors));
     let pain_duration_months = body
-        .optional("pain_duration_months")
+        .optional(pain_duration_months)
         .map(|(p, v)| bounded(v, &p, MAX_PAIN_MONTHS, body.errors));
     let conservative_care_weeks = body
-        .optional("conservative_care_weeks")
+        .optional(conservative_care_weeks)
         .map(|(p, v)| bounded(v, &p, MAX_CARE_WEEKS, body.errors));
     let recent_imaging = body
-        .optional("recent_imaging")
+        .optional(recent_imaging)
         .map(|(p, v)| boolean(v, &p, body.errors));
     let rfa_contraindicated = body
-        .optional("rfa_contraindicated")
+        .optional(rfa_contraindicated)
         .map(|(p, v)| boolean(v, &p, body.errors));
     let psychosocial_risk = body
-        .optional("psychosocial_risk")
+        .optional(psychosocial_risk)
         .map(|(p, v)| boolean(v, &p, body.errors));
     let spinal_instability = body
-        .optional("spinal_instability")
+        .optional(spinal_instability)
         .map(|(p, v)| boolean(v, &p, body.errors));
     let sacroiliac_signs = body
-        .optional("sacroiliac_signs")
+        .optional(sacroiliac_signs)
         .map(|(p, v)| boolean(v, &p, body.errors));
     let profile = body
-        .optional("profile")
+        .optional(profile)
         .map(|(p, v)| identifier(v, &p, body.errors));
     let pathway = body
-        .optional("pathway")
+        .optional(pathway)
         .map(|(p, v)| identifier(v, &p, body.errors));
-    body.finish();
 
     // Rules that relate fields to each other; only checked where the fields themselves were valid.
     if let (Some(percent), Some(duration)) = (percent_relief, relief_duration) {
@@ -276,86 +323,103 @@ pub fn from_json(document: &Json) -> Result<TriageRequest, RequestError> {
 /// Where a member is: its object's JSON Pointer and its name. Written out only when an error names it.
 #[derive(Clone, Copy)]
 struct At<'a> {
-    base: &'a str,
+    base: &'a dyn fmt::Display,
     name: &'a str,
 }
 
 impl fmt::Display for At<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut pointer = String::with_capacity(self.base.len() + self.name.len() + 1);
-        pointer.push_str(self.base);
-        push_pointer_token(&mut pointer, self.name);
-        f.write_str(&pointer)
+        let mut token = String::with_capacity(self.name.len() + 1);
+        push_pointer_token(&mut token, self.name);
+        write!(f, "{}{token}", self.base)
     }
 }
 
-/// Reads the members of one JSON object against the list of fields it may have.
-struct ObjectReader<'a, 'e> {
-    members: &'a [(String, Json)],
-    base: &'a str,
+/// One field an object may have, and the value it was given (the first one, if the key repeats).
+struct Slot<'a> {
+    name: &'static str,
+    value: Option<Json<'a>>,
+}
+
+/// One empty slot per field.
+fn slots<'a, const N: usize>(fields: &[&'static str; N]) -> [Slot<'a>; N] {
+    fields.map(|name| Slot { name, value: None })
+}
+
+/// Drops one member of an object into its field's slot; an unknown or repeated key is reported at
+/// once, so these errors come in document order.
+fn place<'a>(
+    slots: &mut [Slot<'a>],
+    base: &dyn fmt::Display,
+    key: &str,
+    value: Json<'a>,
+    errors: &mut Vec<FieldError>,
+) {
+    let message = match slots.iter_mut().find(|slot| slot.name == key) {
+        Some(Slot {
+            value: slot @ None, ..
+        }) => {
+            *slot = Some(value);
+            return;
+        }
+        Some(_) => "duplicate key",
+        None => "unknown field",
+    };
+    errors.push(FieldError::new(At { base, name: key }.to_string(), message));
+}
+
+/// Sorts the members of an object into one slot per field, in one pass.
+fn sort<'a, const N: usize>(
+    fields: &[&'static str; N],
+    members: Vec<(Cow<'a, str>, Json<'a>)>,
+    base: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> [Slot<'a>; N] {
+    let mut slots = slots(fields);
+    for (key, value) in members {
+        place(&mut slots, base, &key, value, errors);
+    }
+    slots
+}
+
+/// Takes the values out of the slots of one object, reporting `null` and missing required fields.
+struct Reader<'a, 'e> {
+    base: &'a dyn fmt::Display,
     errors: &'e mut Vec<FieldError>,
 }
 
-impl<'a, 'e> ObjectReader<'a, 'e> {
-    /// Reports unknown and duplicate keys at once, in document order.
-    fn new(
-        members: &'a [(String, Json)],
-        base: &'a str,
-        known: &[&str],
-        errors: &'e mut Vec<FieldError>,
-    ) -> Self {
-        for (index, (key, _)) in members.iter().enumerate() {
-            let at = At { base, name: key };
-            if !known.contains(&key.as_str()) {
-                errors.push(FieldError::new(at.to_string(), "unknown field"));
-            } else if members[..index].iter().any(|(earlier, _)| earlier == key) {
-                errors.push(FieldError::new(at.to_string(), "duplicate key"));
-            }
-        }
-        ObjectReader {
-            members,
-            base,
-            errors,
-        }
-    }
-
-    fn at(&self, name: &'a str) -> At<'a> {
-        At {
-            base: self.base,
-            name,
-        }
-    }
-
+impl<'a> Reader<'a, '_> {
     /// A field that may be absent. `Some((pointer, value))` when present and not `null`.
-    fn optional(&mut self, name: &'a str) -> Option<(At<'a>, &'a Json)> {
-        let value = self
-            .members
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value)?;
-        let pointer = self.at(name);
-        if *value == Json::Null {
-            self.errors.push(FieldError::new(
-                pointer.to_string(),
-                "must not be null; leave the field out instead",
-            ));
-            return None;
+    fn optional<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
+        let pointer = At {
+            base: self.base,
+            name: slot.name,
+        };
+        match slot.value? {
+            Json::Null => {
+                self.errors.push(FieldError::new(
+                    pointer.to_string(),
+                    "must not be null; leave the field out instead",
+                ));
+                None
+            }
+            value => Some((pointer, value)),
         }
-        Some((pointer, value))
     }
 
     /// A field that must be present.
-    fn required(&mut self, name: &'a str) -> Option<(At<'a>, &'a Json)> {
-        if !self.members.iter().any(|(key, _)| key == name) {
-            let pointer = self.at(name);
+    fn required<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
+        if slot.value.is_none() {
+            let pointer = At {
+                base: self.base,
+                name: slot.name,
+            };
             self.errors
                 .push(FieldError::new(pointer.to_string(), "is required"));
             return None;
         }
-        self.optional(name)
+        self.optional(slot)
     }
-
-    fn finish(self) {}
 }
 
 fn type_error(
@@ -370,27 +434,39 @@ fn type_error(
     ));
 }
 
-fn boolean(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError>) -> Option<bool> {
+fn boolean(
+    value: Json<'_>,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<bool> {
     match value {
-        Json::Bool(flag) => Some(*flag),
+        Json::Bool(flag) => Some(flag),
         other => {
-            type_error(pointer, "a boolean", other, errors);
+            type_error(pointer, "a boolean", &other, errors);
             None
         }
     }
 }
 
-fn number(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError>) -> Option<f64> {
+fn number(
+    value: Json<'_>,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
     match value {
-        Json::Number(number) => Some(*number),
+        Json::Number(number) => Some(number),
         other => {
-            type_error(pointer, "a number", other, errors);
+            type_error(pointer, "a number", &other, errors);
             None
         }
     }
 }
 
-fn percent(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError>) -> Option<f64> {
+fn percent(
+    value: Json<'_>,
+    pointer: &dyn fmt::Display,
+    errors: &mut Vec<FieldError>,
+) -> Option<f64> {
     let number = number(value, pointer, errors)?;
     if (0.0..=100.0).contains(&number) {
         Some(number)
@@ -404,7 +480,7 @@ fn percent(value: &Json, pointer: &dyn fmt::Display, errors: &mut Vec<FieldError
 }
 
 fn bounded(
-    value: &Json,
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     max: f64,
     errors: &mut Vec<FieldError>,
@@ -421,7 +497,7 @@ fn bounded(
 }
 
 fn enumeration<T>(
-    value: &Json,
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     parse: fn(&str) -> Option<T>,
     names: &[&str],
@@ -429,7 +505,7 @@ fn enumeration<T>(
 ) -> Option<T> {
     match value {
         Json::String(text) => {
-            let parsed = parse(text);
+            let parsed = parse(&text);
             if parsed.is_none() {
                 errors.push(FieldError::new(
                     pointer.to_string(),
@@ -442,7 +518,7 @@ fn enumeration<T>(
             type_error(
                 pointer,
                 &format!("one of the strings {}", names.join(", ")),
-                other,
+                &other,
                 errors,
             );
             None
@@ -451,12 +527,14 @@ fn enumeration<T>(
 }
 
 fn identifier(
-    value: &Json,
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
     match value {
-        Json::String(text) if !text.is_empty() && text.len() <= MAX_ID_LEN => Some(text.clone()),
+        Json::String(text) if !text.is_empty() && text.len() <= MAX_ID_LEN => {
+            Some(text.into_owned())
+        }
         Json::String(_) => {
             errors.push(FieldError::new(
                 pointer.to_string(),
@@ -465,43 +543,46 @@ fn identifier(
             None
         }
         other => {
-            type_error(pointer, "a string", other, errors);
+            type_error(pointer, "a string", &other, errors);
             None
         }
     }
 }
 
-fn block_number(
-    value: &Json,
+fn one_or_two(
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> Option<u8> {
     match value {
-        Json::Number(n) if *n == 1.0 => Some(1),
-        Json::Number(n) if *n == 2.0 => Some(2),
+        Json::Number(1.0) => Some(1),
+        Json::Number(2.0) => Some(2),
         Json::Number(_) => {
             errors.push(FieldError::new(pointer.to_string(), "must be 1 or 2"));
             None
         }
         other => {
-            type_error(pointer, "the number 1 or 2", other, errors);
+            type_error(pointer, "the number 1 or 2", &other, errors);
             None
         }
     }
 }
 
 fn duration(
-    value: &Json,
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> Option<Duration> {
     let Json::Object(members) = value else {
-        type_error(pointer, "an object with value and unit", value, errors);
+        type_error(pointer, "an object with value and unit", &value, errors);
         return None;
     };
-    let base = pointer.to_string();
-    let mut object = ObjectReader::new(members, &base, DURATION_FIELDS, errors);
-    let amount = object.required("value").and_then(|(p, v)| {
+    let [amount, unit] = sort(&DURATION_FIELDS, members, pointer, errors);
+    let mut object = Reader {
+        base: pointer,
+        errors,
+    };
+    let amount = object.required(amount).and_then(|(p, v)| {
         let amount = number(v, &p, object.errors)?;
         if amount < 0.0 {
             object
@@ -512,7 +593,7 @@ fn duration(
             Some((p, amount))
         }
     });
-    let unit = object.required("unit").and_then(|(p, v)| {
+    let unit = object.required(unit).and_then(|(p, v)| {
         enumeration(
             v,
             &p,
@@ -521,7 +602,6 @@ fn duration(
             object.errors,
         )
     });
-    object.finish();
     let ((value_pointer, value), unit) = (amount?, unit?);
     let duration = Duration { value, unit };
     if duration.seconds() > MAX_DURATION_SECONDS {
@@ -534,33 +614,36 @@ fn duration(
     Some(duration)
 }
 
-fn previous_block(
-    value: &Json,
+fn first_block(
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> Option<PreviousBlock> {
     let Json::Object(members) = value else {
-        type_error(pointer, "an object", value, errors);
+        type_error(pointer, "an object", &value, errors);
         return None;
     };
-    let base = pointer.to_string();
-    let mut object = ObjectReader::new(members, &base, PREVIOUS_BLOCK_FIELDS, errors);
+    let [percent_relief, relief_duration, anesthetic] =
+        sort(&PREVIOUS_BLOCK_FIELDS, members, pointer, errors);
+    let mut object = Reader {
+        base: pointer,
+        errors,
+    };
     let percent_relief = object
-        .required("percent_relief")
+        .required(percent_relief)
         .and_then(|(p, v)| percent(v, &p, object.errors));
     let relief_duration = object
-        .required("relief_duration")
+        .required(relief_duration)
         .and_then(|(p, v)| duration(v, &p, object.errors));
     let anesthetic = object
-        .optional("anesthetic")
+        .optional(anesthetic)
         .map(|(p, v)| enumeration(v, &p, Anesthetic::parse, Anesthetic::NAMES, object.errors));
-    object.finish();
     let (percent_relief, relief_duration) = (percent_relief?, relief_duration?);
     let before = errors.len();
     require_duration_with_relief(
         percent_relief,
         relief_duration,
-        &format_args!("{base}/relief_duration/value"),
+        &format_args!("{pointer}/relief_duration/value"),
         errors,
     );
     if errors.len() > before {
@@ -573,18 +656,18 @@ fn previous_block(
     })
 }
 
-fn red_flags(
-    value: &Json,
+fn red_flag_set(
+    value: Json<'_>,
     pointer: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> Option<Vec<RedFlag>> {
     let Json::Array(items) = value else {
-        type_error(pointer, "an array of red flag names", value, errors);
+        type_error(pointer, "an array of red flag names", &value, errors);
         return None;
     };
     let mut present = [false; RedFlag::ALL.len()];
     let before = errors.len();
-    for (index, item) in items.iter().enumerate() {
+    for (index, item) in items.into_iter().enumerate() {
         let item_pointer = format_args!("{pointer}/{index}");
         if let Some(flag) = enumeration(item, &item_pointer, RedFlag::parse, RedFlag::NAMES, errors)
         {

@@ -25,6 +25,7 @@ use super::outcome::CdsError;
 use crate::json::Json;
 use crate::request::{self, RequestError, TriageRequest};
 use crate::vocab::{Duration, DurationUnit, Procedure, RedFlag, Region};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 const HOUR: i64 = 3_600;
@@ -279,7 +280,7 @@ pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
         let names: Vec<&str> = red_flags.iter().map(|f| f.as_str()).collect();
         body.insert("red_flags".into(), json!(names));
     }
-    let document: Json = serde_json::from_value(request_json.clone()).map_err(|_| {
+    let document = Json::deserialize(&request_json).map_err(|_| {
         CdsError::new(
             500,
             "exception",
@@ -287,7 +288,7 @@ pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
             None,
         )
     })?;
-    let request = request::from_json(&document).map_err(|error| {
+    let request = request::from_json(document).map_err(|error| {
         let detail = match error {
             RequestError::Syntax(_) => "the triage request could not be built".to_owned(),
             RequestError::Invalid(fields) => fields
