@@ -388,37 +388,42 @@ struct Reader<'a, 'e> {
     errors: &'e mut Vec<FieldError>,
 }
 
+/// `optional` and `required` are always inlined: most fields of a body are absent, and testing a
+/// slot costs less than a call; reporting an error is the cold path.
 impl<'a> Reader<'a, '_> {
-    /// A field that may be absent. `Some((pointer, value))` when present and not `null`.
-    fn optional<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
-        let pointer = At {
+    fn at(&self, name: &'static str) -> At<'a> {
+        At {
             base: self.base,
-            name: slot.name,
-        };
+            name,
+        }
+    }
+
+    /// A field that may be absent. `Some((pointer, value))` when present and not `null`.
+    #[inline(always)]
+    fn optional<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
         match slot.value? {
             Json::Null => {
-                self.errors.push(FieldError::new(
-                    pointer.to_string(),
-                    "must not be null; leave the field out instead",
-                ));
+                self.report(slot.name, "must not be null; leave the field out instead");
                 None
             }
-            value => Some((pointer, value)),
+            value => Some((self.at(slot.name), value)),
         }
     }
 
     /// A field that must be present.
+    #[inline(always)]
     fn required<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
         if slot.value.is_none() {
-            let pointer = At {
-                base: self.base,
-                name: slot.name,
-            };
-            self.errors
-                .push(FieldError::new(pointer.to_string(), "is required"));
+            self.report(slot.name, "is required");
             return None;
         }
         self.optional(slot)
+    }
+
+    #[cold]
+    fn report(&mut self, name: &'static str, message: &str) {
+        let pointer = self.at(name).to_string();
+        self.errors.push(FieldError::new(pointer, message));
     }
 }
 
