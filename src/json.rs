@@ -79,6 +79,7 @@ pub fn parse_members<'a>(
     bytes: &'a [u8],
     member: impl FnMut(Cow<'a, str>, Json<'a>),
 ) -> Result<bool, SyntaxError> {
+    // Skip JSON's whitespace; a document that does not open an object is read whole by `parse`.
     let first = bytes
         .iter()
         .find(|byte| !matches!(byte, b' ' | b'\t' | b'\n' | b'\r'));
@@ -234,6 +235,24 @@ mod tests {
         let keys: Vec<_> = members.iter().map(|(k, _)| k.as_ref()).collect();
         assert_eq!(keys, ["a", "b", "a"]);
         assert_eq!(members[2].1, Json::Null);
+    }
+
+    #[test]
+    fn hands_over_members_in_order_with_borrowed_keys() {
+        let mut keys = Vec::new();
+        let body = br#" {"a": 1, "b\u0021": "x", "a": null}"#;
+        assert_eq!(parse_members(body, |key, _| keys.push(key)), Ok(true));
+        assert_eq!(keys, ["a", "b!", "a"]);
+        assert!(matches!(keys[0], Cow::Borrowed(_)) && matches!(keys[1], Cow::Owned(_)));
+        assert_eq!(
+            parse_members(b"[1, {}]", |_, _| panic!("not an object")),
+            Ok(false)
+        );
+        let truncated = br#"{"a": [1, "#;
+        assert_eq!(
+            parse_members(truncated, |_, _| {}),
+            parse(truncated).map(|_| true)
+        );
     }
 
     #[test]
