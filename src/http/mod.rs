@@ -4,8 +4,9 @@
 //! One module per resource (`triage`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
-//! request (`observe`: request id, metrics, logs, timeout, panics), the body limit, the optional
-//! bearer-token check (`access`) and the concurrency limit (`overload`).
+//! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
+//! (`overload`) and the optional bearer-token check (`access`). Handlers that read a body set its
+//! size limit themselves.
 
 pub mod access;
 mod cds;
@@ -30,7 +31,6 @@ pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
-use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::{Extension, Router};
 use std::sync::Arc;
@@ -42,6 +42,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 /// Largest accepted request body (64 KiB).
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Paths the concurrency limit does not apply to: probes and scrapes must answer under load.
+const UNLIMITED: &[&str] = &["/healthz", "/readyz", "/metrics"];
 /// Default time allowed to receive a request and answer it.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -178,22 +180,10 @@ pub fn router_with_cds(state: AppState, cds: CdsConfig) -> Router {
     )
 }
 
-/// The documented routes of every resource, before layers.
-pub fn documented_routes() -> OpenApiRouter<AppState> {
-    documented_routes_with(
-        overload::Limit::new(overload::DEFAULT_MAX_CONCURRENCY),
-        true,
-        Readiness::default(),
-        openapi::DocumentSlot::default(),
-    )
-}
-
-/// The documented routes; all but `/healthz`, `/readyz` and `/metrics` (which must answer under
-/// load) share `limit`. The large documents (pathways, this API's description) are gzipped for
+/// The documented routes of every resource, before layers. The large documents (pathways, this API's description) are gzipped for
 /// clients that ask; triage answers are not, as compressing about 5 KB costs more than it saves on
 /// the networks an EHR calls from.
-fn documented_routes_with(
-    limit: overload::Limit,
+fn documented_routes(
     metrics_route: bool,
     readiness: Readiness,
     document: openapi::DocumentSlot,
@@ -202,12 +192,9 @@ fn documented_routes_with(
         .merge(pathways::routes())
         .merge(openapi::routes(document))
         .route_layer(CompressionLayer::new());
-    let limited = OpenApiRouter::new()
+    let mut routes = OpenApiRouter::with_openapi(openapi::base())
         .merge(triage::routes())
         .merge(documents)
-        .route_layer(limit.clone());
-    let mut routes = OpenApiRouter::with_openapi(openapi::base())
-        .merge(limited)
         .merge(health::routes().route_layer(Extension(readiness)));
     if metrics_route {
         routes = routes.merge(metrics::routes());
@@ -217,15 +204,9 @@ fn documented_routes_with(
 
 /// The application: every route, the problem-document fallbacks and the layers around them.
 pub fn router_with(state: AppState, options: HttpOptions) -> Router {
-    let limit = overload::Limit::new(options.max_concurrency);
     let slot = openapi::DocumentSlot::default();
-    let (routes, document) = documented_routes_with(
-        limit.clone(),
-        options.metrics_route,
-        options.readiness,
-        slot.clone(),
-    )
-    .split_for_parts();
+    let (routes, document) =
+        documented_routes(options.metrics_route, options.readiness, slot.clone()).split_for_parts();
     slot.fill(openapi::Document::new(
         document,
         options.api_tokens.is_some(),
@@ -244,11 +225,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
             .max_age(Duration::from_secs(600))
     });
     // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
-    let mut routes = routes.merge(
-        openapi::swagger_ui()
-            .route_layer(CompressionLayer::new())
-            .route_layer(limit.clone()),
-    );
+    let mut routes = routes.merge(openapi::swagger_ui().route_layer(CompressionLayer::new()));
     if let Some(tokens) = options.api_tokens {
         // Unknown `/v1` paths too answer 401 before 404, so they reveal nothing without a token.
         routes = routes.route(
@@ -265,15 +242,17 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     }
     // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
     let routes = routes
-        .merge(cds::routes(options.cds).route_layer(limit.clone()))
+        .merge(cds::routes(options.cds))
         .fallback(|| async { ApiError::NoRoute });
-    // `observe` is outermost and sees every answer.
+    // One stack, so routing adds one level per route for all of it; `observe` is outermost and sees
+    // every answer, the concurrency limit's `503` included. Probes and scrapes are not limited, so
+    // they still answer under load.
     let stack = ServiceBuilder::new()
         .layer(observe::ObserveLayer::new(
             state.metrics().clone(),
             options.request_timeout,
         ))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+        .layer(overload::Limit::new(options.max_concurrency, UNLIMITED));
     routes.layer(stack).with_state(state)
 }
 

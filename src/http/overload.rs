@@ -1,9 +1,9 @@
 //! Overload behaviour: a fixed number of requests are answered at once; one more is refused at once
 //! with `503` and `Retry-After` (a problem document) instead of waiting in an unbounded queue.
 //!
-//! One semaphore is shared by every limited route; a request takes a permit without waiting or is
-//! refused, and holds it until it is answered. `/healthz`, `/readyz` and `/metrics` are not limited,
-//! so probes and scrapes still answer under load. (tower's `LoadShed` over a global concurrency limit
+//! One semaphore is shared by every route of a router; a request takes a permit without waiting or
+//! is refused, and holds it until it is answered. The router exempts `/healthz`, `/readyz` and
+//! `/metrics`, so probes and scrapes still answer under load. (tower's `LoadShed` over a global concurrency limit
 //! does the same, but behind axum's `HandleErrorLayer` it boxed a 0.8 KB future per request.)
 
 use super::error::ApiError;
@@ -23,16 +23,22 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
 /// Seconds a refused client is asked to wait before retrying.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
-/// The permits shared by every limited route of one router; as a layer, it limits a route.
+/// The permits shared by every route of one router but the exempt paths; as a layer, it limits a route.
 #[derive(Debug, Clone)]
-pub struct Limit(Arc<Semaphore>);
+pub struct Limit {
+    permits: Arc<Semaphore>,
+    exempt: &'static [&'static str],
+}
 
 impl Limit {
-    /// At least one request at a time.
-    pub fn new(max_concurrency: usize) -> Limit {
-        Limit(Arc::new(Semaphore::new(
-            max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
-        )))
+    /// At least one request at a time; requests for the `exempt` paths always pass.
+    pub fn new(max_concurrency: usize, exempt: &'static [&'static str]) -> Limit {
+        Limit {
+            permits: Arc::new(Semaphore::new(
+                max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
+            )),
+            exempt,
+        }
     }
 }
 
@@ -42,7 +48,7 @@ impl<S> Layer<S> for Limit {
     fn layer(&self, inner: S) -> Limited<S> {
         Limited {
             inner,
-            permits: Arc::clone(&self.0),
+            limit: self.clone(),
         }
     }
 }
@@ -51,7 +57,7 @@ impl<S> Layer<S> for Limit {
 #[derive(Debug, Clone)]
 pub struct Limited<S> {
     inner: S,
-    permits: Arc<Semaphore>,
+    limit: Limit,
 }
 
 impl<S> Service<Request> for Limited<S>
@@ -68,7 +74,10 @@ where
     }
 
     fn call(&mut self, request: Request) -> Admission<S::Future> {
-        match Arc::clone(&self.permits).try_acquire_owned() {
+        if self.limit.exempt.contains(&request.uri().path()) {
+            return Admission::Exempt(self.inner.call(request));
+        }
+        match Arc::clone(&self.limit.permits).try_acquire_owned() {
             Ok(permit) => Admission::Admitted {
                 answer: self.inner.call(request),
                 _permit: permit,
@@ -81,12 +90,13 @@ where
     }
 }
 
-/// A request's answer, with the permit it holds until then; or its refusal.
+/// A request's answer, with the permit it holds until then; an exempt request's answer; or a refusal.
 pub enum Admission<F> {
     Admitted {
         answer: F,
         _permit: OwnedSemaphorePermit,
     },
+    Exempt(F),
     Refused,
 }
 
@@ -98,7 +108,9 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.get_mut() {
-            Admission::Admitted { answer, .. } => Pin::new(answer).poll(cx),
+            Admission::Admitted { answer, .. } | Admission::Exempt(answer) => {
+                Pin::new(answer).poll(cx)
+            }
             Admission::Refused => Poll::Ready(Ok(ApiError::Overloaded.into_response())),
         }
     }
@@ -122,12 +134,15 @@ mod tests {
                     move || async move { release.notified().await }
                 }),
             )
-            .route_layer(Limit::new(1));
+            .route("/probe", axum::routing::get(|| async {}))
+            .route_layer(Limit::new(1, &["/probe"]));
         let get = || Request::get("/slow").body(Body::empty()).unwrap();
         let first = tokio::spawn(app.clone().oneshot(get()));
         tokio::task::yield_now().await;
         let refused = app.clone().oneshot(get()).await.unwrap();
         assert_eq!(refused.status(), 503);
+        let probe = Request::get("/probe").body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(probe).await.unwrap().status(), 200);
         assert_eq!(refused.headers()["retry-after"], "1");
         release.notify_one();
         assert_eq!(first.await.unwrap().unwrap().status(), 200);

@@ -9,11 +9,11 @@ use super::{AppState, BODY_LIMIT, is_json};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Query, Request, State};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::LengthLimitError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -54,15 +54,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
 pub async fn triage(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let trace = trace_flag(request.uri())?;
     let declared_json = is_json(request.headers());
-    let body = Bytes::from_request(request, &())
+    let body = to_bytes(request.into_body(), BODY_LIMIT)
         .await
-        .map_err(|rejection| match rejection {
-            BytesRejection::FailedToBufferBody(_)
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
+        .map_err(|error| {
+            if error.into_inner().is::<LengthLimitError>() {
                 ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            } else {
+                ApiError::UnreadableBody
             }
-            _ => ApiError::UnreadableBody,
         })?;
     if !declared_json {
         return Err(ApiError::UnsupportedMediaType);

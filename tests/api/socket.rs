@@ -81,6 +81,53 @@ async fn a_body_that_never_arrives_is_408() {
     assert!(response.contains("application/problem+json"), "{response}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_concurrency_limit_requests_get_503_but_probes_and_scrapes_answer() {
+    let addr = serve(app_with(HttpOptions {
+        max_concurrency: 1,
+        ..HttpOptions::default()
+    }))
+    .await;
+    // A request whose body is still arriving holds the only permit.
+    let mut holder = TcpStream::connect(addr).unwrap();
+    write!(
+        holder,
+        "POST /v1/triage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let status = |path: &'static str| {
+        let client = client.clone();
+        async move {
+            let request = if path == "/v1/triage" {
+                client
+                    .post(format!("http://{addr}{path}"))
+                    .header("content-type", "application/json")
+                    .body(valid_request().to_string())
+            } else {
+                client.get(format!("http://{addr}{path}"))
+            };
+            request.send().await.unwrap().status().as_u16()
+        }
+    };
+    let mut refused = false;
+    for _ in 0..200 {
+        if status("/v1/triage").await == 503 {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        refused,
+        "a second request was not refused while the permit was held"
+    );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(status(path).await, 200, "{path}");
+    }
+    drop(holder);
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
