@@ -62,6 +62,17 @@ fn escape(out: &mut Vec<u8>, byte: u8) {
     }
 }
 
+/// Escapes whatever is written to it into the inside of a JSON string, so text can be rendered
+/// straight into a body.
+pub struct Escaping<'a>(pub &'a mut Vec<u8>);
+
+impl std::fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        escaped(self.0, text);
+        Ok(())
+    }
+}
+
 /// Writes an unsigned integer in decimal.
 pub fn uint(out: &mut Vec<u8>, value: u64) {
     out.extend_from_slice(decimal(value, &mut [0; 20]));
@@ -94,6 +105,14 @@ mod tests {
                 proptest::prop_assert_eq!(ours, serde_json::to_vec(&sample).unwrap());
             }
         }
+    }
+
+    #[test]
+    fn text_written_through_escaping_is_escaped() {
+        use std::fmt::Write;
+        let mut out = Vec::new();
+        let _ = write!(Escaping(&mut out), "a \"{}\" b", 7);
+        assert_eq!(out, br#"a \"7\" b"#);
     }
 
     #[test]

@@ -28,14 +28,16 @@ impl Quantity {
     }
 
     /// Writes a number of this quantity for a reader ("60%", "3 months").
-    pub fn write(self, out: &mut String, value: f64) {
+    pub fn write(self, out: &mut impl Write, value: f64) {
         let _ = write_number(out, value);
-        match self {
-            Quantity::Percent => out.push('%'),
-            Quantity::Months => out.push_str(if value == 1.0 { " month" } else { " months" }),
-            Quantity::Weeks => out.push_str(if value == 1.0 { " week" } else { " weeks" }),
-            Quantity::Count => {}
-        }
+        let _ = out.write_str(match self {
+            Quantity::Percent => "%",
+            Quantity::Months if value == 1.0 => " month",
+            Quantity::Months => " months",
+            Quantity::Weeks if value == 1.0 => " week",
+            Quantity::Weeks => " weeks",
+            Quantity::Count => "",
+        });
     }
 }
 
@@ -197,24 +199,34 @@ impl Facts {
 }
 
 /// Writes a fact for a reader: "60%", "2 weeks", "medial branch block", "not reported".
-pub fn write_fact(out: &mut String, field: Field, fact: Fact) {
-    match (fact, field.fact_type()) {
-        (Fact::Number(value), FactType::Number(quantity)) => quantity.write(out, value),
+pub fn write_fact(out: &mut impl Write, field: Field, fact: Fact) {
+    let words = match (fact, field.fact_type()) {
+        (Fact::Number(value), FactType::Number(quantity)) => return quantity.write(out, value),
         (Fact::Duration(duration), _) => {
-            let _ = write!(out, "{duration}");
+            let _ = duration.write(out);
+            return;
         }
-        (Fact::Boolean(flag), _) => out.push_str(if flag { "yes" } else { "no" }),
-        (Fact::Choice(index), _) => out.push_str(choice_label(field, index as usize)),
         (Fact::ChoiceSet(bits), _) => {
-            let labels: Vec<&str> = (0..32)
-                .filter(|i| bits & (1 << i) != 0)
-                .map(|i| choice_label(field, i))
-                .collect();
-            write_list(out, &labels);
+            let mut labels = [""; 32];
+            let mut count = 0;
+            for index in (0..32).filter(|i| bits & (1 << i) != 0) {
+                labels[count] = choice_label(field, index);
+                count += 1;
+            }
+            return write_list(out, &labels[..count]);
         }
-        (Fact::Present, _) => out.push_str("reported"),
-        _ => out.push_str("not reported"),
-    }
+        (Fact::Boolean(flag), _) => {
+            if flag {
+                "yes"
+            } else {
+                "no"
+            }
+        }
+        (Fact::Choice(index), _) => choice_label(field, index as usize),
+        (Fact::Present, _) => "reported",
+        _ => "not reported",
+    };
+    let _ = out.write_str(words);
 }
 
 /// Plain-language label of choice `index` of a field.
@@ -230,12 +242,12 @@ fn choice_label(field: Field, index: usize) -> &'static str {
 }
 
 /// Joins words as a sentence does: "a", "a and b", "a, b and c".
-pub fn write_list(out: &mut String, items: &[&str]) {
+pub fn write_list(out: &mut impl Write, items: &[&str]) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
-            out.push_str(if i + 1 == items.len() { " and " } else { ", " });
+            let _ = out.write_str(if i + 1 == items.len() { " and " } else { ", " });
         }
-        out.push_str(item);
+        let _ = out.write_str(item);
     }
 }
 

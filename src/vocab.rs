@@ -184,15 +184,23 @@ impl Duration {
     }
 }
 
+impl Duration {
+    /// Writes the duration for a reader ("2 weeks", "1 hour"); plain string writes, as rendering
+    /// answers calls it for every duration it names.
+    pub fn write(self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        write_number(out, self.value)?;
+        out.write_char(' ')?;
+        out.write_str(self.unit.label())?;
+        if self.value != 1.0 {
+            out.write_char('s')?;
+        }
+        Ok(())
+    }
+}
+
 impl std::fmt::Display for Duration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write_number(f, self.value)?;
-        let label = self.unit.label();
-        if self.value == 1.0 {
-            write!(f, " {label}")
-        } else {
-            write!(f, " {label}s")
-        }
+        self.write(f)
     }
 }
 

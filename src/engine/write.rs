@@ -12,14 +12,12 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
     let json = &pathway.response_json;
     let slot = ctx.region_slot;
     let row = ctx.profile * pathway.regions.len() + slot;
-    // Holds one placeholder's words at a time while they are escaped.
-    let mut scratch = String::with_capacity(64);
 
     out.extend_from_slice(json.head(ctx.profile));
     out.extend_from_slice(json.assessment(decision.assessment));
     pathway.assessments[decision.assessment]
         .summary
-        .render_json(ctx, out, &mut scratch);
+        .render_json(ctx, out);
     out.extend_from_slice(b"\"},\"options\":[");
     for (position, pick) in decision.ranked.iter().enumerate() {
         if position > 0 {
@@ -29,7 +27,7 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
         escape::uint(out, position as u64 + 1);
         out.extend_from_slice(json.option(pick.option, slot));
         let offer = &pathway.nodes[pick.node].offers[pick.offer];
-        offer.rationale.render_json(ctx, out, &mut scratch);
+        offer.rationale.render_json(ctx, out);
         out.extend_from_slice(b"\",\"criteria\":[");
         for (position, (index, criterion)) in
             reported_criteria(pathway, ctx.profile, &pathway.options[pick.option]).enumerate()
@@ -51,7 +49,7 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
         out.extend_from_slice(json.avoid_head(avoided.option));
         pathway.nodes[avoided.node].avoids[avoided.avoid]
             .reason
-            .render_json(ctx, out, &mut scratch);
+            .render_json(ctx, out);
         out.extend_from_slice(json.avoid_tail(avoided.node, avoided.avoid, slot));
     }
     out.extend_from_slice(b"],\"alerts\":[");
@@ -60,9 +58,7 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
             out.push(b',');
         }
         out.extend_from_slice(json.alert(*alert));
-        pathway.alerts[*alert]
-            .message
-            .render_json(ctx, out, &mut scratch);
+        pathway.alerts[*alert].message.render_json(ctx, out);
         out.extend_from_slice(b"\"}");
     }
     out.extend_from_slice(json.tail());

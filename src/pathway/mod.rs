@@ -150,8 +150,7 @@ impl Shown {
         match self {
             Shown::Number(quantity, value) => quantity.write(out, *value),
             Shown::Duration(duration) => {
-                use std::fmt::Write;
-                let _ = write!(out, "{duration}");
+                let _ = duration.write(out);
             }
         }
     }

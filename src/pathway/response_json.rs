@@ -1,7 +1,7 @@
 //! The compiled pathway's fixed text, serialized once at load as the pieces of JSON a triage answer
 //! is made of: each option's id, title, evidence and codes, each criterion's text per profile and
-//! region, citation lists, alert headings. Writing an answer copies these pieces and escapes only
-//! the words that name the patient's facts.
+//! region, citation lists, alert headings, parameter values as text names them. Writing an answer
+//! copies these pieces and escapes only the words that name the patient's facts.
 //!
 //! The pieces follow the shape of `engine::TriageResponse` field for field; the tests compare every
 //! answer written from them with serde_json's serialization of that type.
@@ -15,6 +15,7 @@ pub struct ResponseJson {
     slots: usize,
     /// Profiles times region slots.
     rows: usize,
+    params: usize,
     /// Per profile: `{"pathway":{…},"profile":"…","assessment":{"response":`.
     head: Vec<Box<[u8]>>,
     /// Per assessment entry: `"partial","summary":"`.
@@ -38,6 +39,10 @@ pub struct ResponseJson {
     alert: Vec<Box<[u8]>>,
     /// `],"disclaimer":"…"}`.
     tail: Box<[u8]>,
+    /// Per profile, region slot and parameter: the value as text names it, escaped.
+    param_text: Vec<Box<[u8]>>,
+    /// Per profile: its short label, escaped.
+    profile_label: Vec<Box<[u8]>>,
 }
 
 /// Builds one piece.
@@ -45,6 +50,11 @@ fn piece(write: impl FnOnce(&mut Vec<u8>)) -> Box<[u8]> {
     let mut out = Vec::new();
     write(&mut out);
     out.into_boxed_slice()
+}
+
+/// Text escaped for the inside of a JSON string.
+fn escaped(text: &str) -> Box<[u8]> {
+    piece(|out| escape::escaped(out, text))
 }
 
 /// Writes `"a","b"` for source ids.
@@ -216,6 +226,7 @@ impl ResponseJson {
         ResponseJson {
             slots,
             rows: pathway.profiles.len() * slots,
+            params: pathway.parameters.len(),
             head,
             assessment,
             option,
@@ -232,6 +243,19 @@ impl ResponseJson {
                 escape::string(out, &pathway.disclaimer);
                 out.push(b'}');
             }),
+            param_text: (0..pathway.profiles.len() * slots)
+                .flat_map(|row| {
+                    (0..pathway.parameters.len()).map(move |param| {
+                        let value = pathway.param_value(row / slots, row % slots, param);
+                        escaped(&value.text())
+                    })
+                })
+                .collect(),
+            profile_label: pathway
+                .profiles
+                .iter()
+                .map(|profile| escaped(&profile.label))
+                .collect(),
         }
     }
 
@@ -274,5 +298,13 @@ impl ResponseJson {
 
     pub fn tail(&self) -> &[u8] {
         &self.tail
+    }
+
+    pub fn param_text(&self, profile: usize, slot: usize, param: usize) -> &[u8] {
+        &self.param_text[(profile * self.slots + slot) * self.params + param]
+    }
+
+    pub fn profile_label(&self, profile: usize) -> &[u8] {
+        &self.profile_label[profile]
     }
 }

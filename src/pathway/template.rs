@@ -121,16 +121,19 @@ impl Template {
         }
     }
 
-    /// Writes the rendered text escaped for the inside of a JSON string; `scratch` holds each
-    /// placeholder's words while they are escaped.
-    pub fn render_json(&self, ctx: &Context, out: &mut Vec<u8>, scratch: &mut String) {
+    /// Writes the rendered text escaped for the inside of a JSON string. Literal text, parameters
+    /// and the profile label come escaped from load; only the facts' words are escaped here.
+    pub fn render_json(&self, ctx: &Context, out: &mut Vec<u8>) {
+        let json = &ctx.pathway.response_json;
         for part in self.parts.iter() {
             match part {
                 Part::Text { json, .. } => out.extend_from_slice(json),
-                dynamic => {
-                    scratch.clear();
-                    dynamic.write(ctx, scratch);
-                    escape::escaped(out, scratch);
+                Part::Param(param) => {
+                    out.extend_from_slice(json.param_text(ctx.profile, ctx.region_slot, *param))
+                }
+                Part::Profile => out.extend_from_slice(json.profile_label(ctx.profile)),
+                Part::Fact(field) => {
+                    write_fact(&mut escape::Escaping(out), *field, ctx.facts.get(*field))
                 }
             }
         }
