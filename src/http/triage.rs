@@ -83,6 +83,9 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
 
 /// The `trace` query parameter: absent, `true` or `false`; other parameters are ignored.
 fn trace_flag(uri: &Uri) -> Result<bool, ApiError> {
+    if uri.query().is_none() {
+        return Ok(false);
+    }
     let bad = ApiError::BadQuery {
         name: "trace",
         rule: "must be `true` or `false`, given at most once",
