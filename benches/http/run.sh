@@ -18,20 +18,7 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
 
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 cargo build --release --locked --bin facet-triage --example ceiling >&2
-python3 - benches/requests.json "$OUT/bodies.jsonl" > "$OUT/rotate.lua" <<'PY'
-import json, sys
-bodies = [json.dumps(b, separators=(",", ":")) for b in json.load(open(sys.argv[1]))]
-open(sys.argv[2], "w").write("\n".join(bodies) + "\n")
-print("local bodies = {")
-for b in bodies:
-    print("  [[" + b + "]],")
-print("}")
-print("""local i = 0
-request = function()
-  i = i % #bodies + 1
-  return wrk.format("POST", "/v1/triage", {["Content-Type"] = "application/json"}, bodies[i])
-end""")
-PY
+python3 benches/http/rotate.py benches/requests.json "$OUT/bodies.jsonl" > "$OUT/rotate.lua"
 
 wait_ready() {
   for _ in $(seq 100); do
