@@ -3,8 +3,9 @@
 //!
 //! One semaphore is shared by every route of a router; a request takes a permit without waiting or
 //! is refused, and holds it until it is answered. The router exempts `/healthz`, `/readyz` and
-//! `/metrics`, so probes and scrapes still answer under load. (tower's `LoadShed` over a global concurrency limit
-//! does the same, but behind axum's `HandleErrorLayer` it boxed a 0.8 KB future per request.)
+//! `/metrics`, so probes and scrapes still answer under load. (tower's `LoadShed` over a global
+//! concurrency limit does the same, but behind axum's `HandleErrorLayer` it boxed a 0.8 KB future
+//! per request.)
 
 use super::error::ApiError;
 use axum::extract::Request;
@@ -23,7 +24,8 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
 /// Seconds a refused client is asked to wait before retrying.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
-/// The permits shared by every route of one router but the exempt paths; as a layer, it limits a route.
+/// The permits shared by every route of one router but the exempt paths; as a layer, it limits a
+/// route.
 #[derive(Debug, Clone)]
 pub struct Limit {
     permits: Arc<Semaphore>,
