@@ -201,7 +201,7 @@ pub fn evaluate<'a>(
     let mut steps = trace.then(Vec::new);
     let decision = decide(pathway, &ctx, steps.as_mut());
     let slot = resolved.region_slot;
-    let row = resolved.profile * pathway.regions.len() + slot;
+    let row = ctx.row();
     let source_id = |source: &usize| pathway.sources[*source].id.as_str();
 
     let options = decision
@@ -211,12 +211,11 @@ pub fn evaluate<'a>(
         .map(|(position, pick)| {
             let option = &pathway.options[pick.option];
             let offer = &pathway.nodes[pick.node].offers[pick.offer];
-            let mut citations: Vec<&str> = option.citations[slot].iter().map(source_id).collect();
-            for source in &offer.citations {
-                if !citations.contains(&source_id(source)) {
-                    citations.push(source_id(source));
-                }
-            }
+            let citations = pathway
+                .offer_citations(offer, slot)
+                .iter()
+                .map(source_id)
+                .collect();
             let criteria = reported_criteria(pathway, resolved.profile, option)
                 .map(|(_, criterion)| CriterionOut {
                     id: &criterion.id,
@@ -246,16 +245,15 @@ pub fn evaluate<'a>(
         .map(|avoided| {
             let option = &pathway.options[avoided.option];
             let avoid = &pathway.nodes[avoided.node].avoids[avoided.avoid];
-            let citations = if avoid.citations.is_empty() {
-                &option.citations[slot]
-            } else {
-                &avoid.citations
-            };
             AvoidOut {
                 id: &option.id,
                 title: &option.title,
                 reason: avoid.reason.to_string(&ctx),
-                citations: citations.iter().map(source_id).collect(),
+                citations: pathway
+                    .avoid_citations(avoid, slot)
+                    .iter()
+                    .map(source_id)
+                    .collect(),
             }
         })
         .collect();

@@ -11,7 +11,7 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
     let pathway = ctx.pathway;
     let json = &pathway.response_json;
     let slot = ctx.region_slot;
-    let row = ctx.profile * pathway.regions.len() + slot;
+    let row = ctx.row();
 
     out.extend_from_slice(json.head(ctx.profile));
     out.extend_from_slice(json.assessment(decision.assessment));

@@ -126,6 +126,12 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
+    /// The row of the request's profile and region (see [`Pathway::row`]).
+    #[inline]
+    pub fn row(&self) -> usize {
+        self.pathway.row(self.profile, self.region_slot)
+    }
+
     #[inline]
     pub fn param(&self, param: usize) -> &ParamValue {
         self.pathway

@@ -381,10 +381,35 @@ pub struct Resolved {
 }
 
 impl Pathway {
+    /// The row of a profile and region slot, as criterion texts and parameter values are indexed.
+    #[inline]
+    pub fn row(&self, profile: usize, region_slot: usize) -> usize {
+        profile * self.regions.len() + region_slot
+    }
+
     #[inline]
     pub fn param_value(&self, profile: usize, region_slot: usize, param: usize) -> &ParamValue {
-        let row = profile * self.regions.len() + region_slot;
-        &self.param_table[row * self.parameters.len() + param]
+        &self.param_table[self.row(profile, region_slot) * self.parameters.len() + param]
+    }
+
+    /// The sources an offer cites in a region: its option's, then its own not already listed.
+    pub fn offer_citations(&self, offer: &Offer, region_slot: usize) -> Vec<usize> {
+        let mut sources = self.options[offer.option].citations[region_slot].clone();
+        for source in &offer.citations {
+            if !sources.contains(source) {
+                sources.push(*source);
+            }
+        }
+        sources
+    }
+
+    /// The sources an avoid entry cites in a region: its own, or else its option's.
+    pub fn avoid_citations<'a>(&'a self, avoid: &'a Avoid, region_slot: usize) -> &'a [usize] {
+        if avoid.citations.is_empty() {
+            &self.options[avoid.option].citations[region_slot]
+        } else {
+            &avoid.citations
+        }
     }
 
     pub fn profile_index(&self, id: &str) -> Option<usize> {

@@ -24,7 +24,7 @@ pub struct ResponseJson {
     option: Vec<Box<[u8]>>,
     /// Per criterion: `{"id":"…","status":"`.
     criterion: Vec<Box<[u8]>>,
-    /// Per criterion, profile and region slot: `","text":"…"}`.
+    /// Per criterion and row (profile and region slot): `","text":"…"}`.
     criterion_text: Vec<Box<[u8]>>,
     /// Per node, the index of its first offer and of its first avoid in the lists below.
     offers_from: Vec<usize>,
@@ -39,7 +39,7 @@ pub struct ResponseJson {
     alert: Vec<Box<[u8]>>,
     /// `],"disclaimer":"…"}`.
     tail: Box<[u8]>,
-    /// Per profile, region slot and parameter: the value as text names it, escaped.
+    /// Per row (profile and region slot) and parameter: the value as text names it, escaped.
     param_text: Vec<Box<[u8]>>,
     /// Per profile: its short label, escaped.
     profile_label: Vec<Box<[u8]>>,
@@ -161,13 +161,7 @@ impl ResponseJson {
                 (0..slots).map(move |slot| {
                     piece(|out| {
                         out.extend_from_slice(b"],\"citations\":[");
-                        let mut listed = option.citations[slot].clone();
-                        for source in &offer.citations {
-                            if !listed.contains(source) {
-                                listed.push(*source);
-                            }
-                        }
-                        citations(out, pathway, listed);
+                        citations(out, pathway, pathway.offer_citations(offer, slot));
                         out.push(b']');
                         if let Some(codes) = &option.codes_json[slot] {
                             out.extend_from_slice(b",\"codes\":");
@@ -199,11 +193,7 @@ impl ResponseJson {
                 (0..slots).map(move |slot| {
                     piece(|out| {
                         out.extend_from_slice(b"\",\"citations\":[");
-                        let sources = if avoid.citations.is_empty() {
-                            &pathway.options[avoid.option].citations[slot]
-                        } else {
-                            &avoid.citations
-                        };
+                        let sources = pathway.avoid_citations(avoid, slot);
                         citations(out, pathway, sources.iter().copied());
                         out.extend_from_slice(b"]}");
                     })
@@ -275,7 +265,7 @@ impl ResponseJson {
         &self.criterion[criterion]
     }
 
-    /// `row` is `profile * regions + slot`, as for the criterion's texts.
+    /// `row` as [`Pathway::row`] gives it.
     pub fn criterion_text(&self, criterion: usize, row: usize) -> &[u8] {
         &self.criterion_text[criterion * self.rows + row]
     }
@@ -300,8 +290,9 @@ impl ResponseJson {
         &self.tail
     }
 
-    pub fn param_text(&self, profile: usize, slot: usize, param: usize) -> &[u8] {
-        &self.param_text[(profile * self.slots + slot) * self.params + param]
+    /// `row` as [`Pathway::row`] gives it.
+    pub fn param_text(&self, row: usize, param: usize) -> &[u8] {
+        &self.param_text[row * self.params + param]
     }
 
     pub fn profile_label(&self, profile: usize) -> &[u8] {

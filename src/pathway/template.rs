@@ -128,9 +128,7 @@ impl Template {
         for part in self.parts.iter() {
             match part {
                 Part::Text { json, .. } => out.extend_from_slice(json),
-                Part::Param(param) => {
-                    out.extend_from_slice(json.param_text(ctx.profile, ctx.region_slot, *param))
-                }
+                Part::Param(param) => out.extend_from_slice(json.param_text(ctx.row(), *param)),
                 Part::Profile => out.extend_from_slice(json.profile_label(ctx.profile)),
                 Part::Fact(field) => {
                     write_fact(&mut escape::Escaping(out), *field, ctx.facts.get(*field))
