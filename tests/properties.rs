@@ -12,6 +12,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+#[path = "support/contract_fields.rs"]
+mod contract_fields;
+use contract_fields::REQUEST_FIELDS;
+
 fn pathways() -> &'static PathwaySet {
     static SET: OnceLock<PathwaySet> = OnceLock::new();
     SET.get_or_init(|| PathwaySet::embedded().expect("the embedded pathway loads"))
@@ -164,7 +168,7 @@ fn any_json() -> impl Strategy<Value = Value> {
         pick(UNITS),
         pick(RED_FLAGS),
         pick(PROFILES),
-        pick(FIELD_NAMES),
+        field_name(),
     ]
     .prop_map(|w| w.to_owned());
     let leaf = prop_oneof![
@@ -186,30 +190,16 @@ fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-const FIELD_NAMES: &[&str] = &[
-    "region",
-    "procedure",
-    "percent_relief",
-    "relief_duration",
-    "relief_ongoing",
-    "radicular_symptoms",
-    "block_number",
-    "previous_block",
-    "anesthetic",
-    "guidance",
-    "red_flags",
-    "pain_duration_months",
-    "conservative_care_weeks",
-    "recent_imaging",
-    "rfa_contraindicated",
-    "psychosocial_risk",
-    "spinal_instability",
-    "sacroiliac_signs",
-    "profile",
-    "pathway",
-    "value",
-    "unit",
-];
+/// The members of a duration (`relief_duration`).
+const DURATION_FIELDS: [&str; 2] = ["value", "unit"];
+
+/// Any member name of a request, top-level or of a duration, each as likely.
+fn field_name() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        REQUEST_FIELDS.len() as u32 => pick(&REQUEST_FIELDS),
+        DURATION_FIELDS.len() as u32 => pick(&DURATION_FIELDS),
+    ]
+}
 
 /// Checks a refusal: a client error, never a 5xx.
 fn assert_client_error(status: u16) {
@@ -295,7 +285,7 @@ proptest! {
     #[test]
     fn damaged_requests_never_panic(
         request in valid_request(),
-        name in pick(FIELD_NAMES),
+        name in field_name(),
         replacement in prop::option::of(any_json()),
     ) {
         let mut request = request;
@@ -315,7 +305,7 @@ proptest! {
     #[test]
     fn refusals_never_echo_a_submitted_value(
         request in valid_request(),
-        name in pick(FIELD_NAMES),
+        name in field_name(),
         nested in any::<bool>(),
         secret in "[a-z]{12}",
     ) {

@@ -9,28 +9,10 @@ use facet_triage::request::{self, RequestError, TriageRequest};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-const FIELDS: [&str; 20] = [
-    "region",
-    "procedure",
-    "percent_relief",
-    "relief_duration",
-    "relief_ongoing",
-    "radicular_symptoms",
-    "block_number",
-    "previous_block",
-    "anesthetic",
-    "guidance",
-    "red_flags",
-    "pain_duration_months",
-    "conservative_care_weeks",
-    "recent_imaging",
-    "rfa_contraindicated",
-    "psychosocial_risk",
-    "spinal_instability",
-    "sacroiliac_signs",
-    "profile",
-    "pathway",
-];
+#[path = "support/contract_fields.rs"]
+mod contract_fields;
+use contract_fields::REQUEST_FIELDS;
+
 const REQUIRED: [&str; 5] = [
     "region",
     "procedure",
@@ -116,7 +98,7 @@ fn valid(key: &'static str) -> BoxedStrategy<Value> {
         "pain_duration_months" => (0..=1_200u16).prop_map(Value::from).boxed(),
         "conservative_care_weeks" => (0..=5_200u16).prop_map(Value::from).boxed(),
         "profile" | "pathway" => Just(json!("asra-2020")).boxed(),
-        _ if FIELDS.contains(&key) => any::<bool>().prop_map(Value::from).boxed(),
+        _ if REQUEST_FIELDS.contains(&key) => any::<bool>().prop_map(Value::from).boxed(),
         _ => Just(json!(1)).boxed(),
     }
 }
@@ -145,7 +127,7 @@ fn request_like() -> impl Strategy<Value = Request> {
             )
         })
         .collect();
-    let keys: Vec<&'static str> = FIELDS.iter().chain(&UNKNOWN).copied().collect();
+    let keys: Vec<&'static str> = REQUEST_FIELDS.iter().chain(&UNKNOWN).copied().collect();
     let extra = prop::collection::vec(prop::sample::select(keys).prop_flat_map(member), 0..7);
     let members = (required, extra)
         .prop_map(|(required, extra)| required.into_iter().flatten().chain(extra).collect())
@@ -204,14 +186,14 @@ fn pointer(key: &str) -> String {
 fn reference(members: &[Member]) -> Vec<Expected> {
     let mut expected = Vec::new();
     for (index, member) in members.iter().enumerate() {
-        if !FIELDS.contains(&member.key) {
+        if !REQUEST_FIELDS.contains(&member.key) {
             expected.push(exact(pointer(member.key), "unknown field"));
         } else if members[..index].iter().any(|m| m.key == member.key) {
             expected.push(exact(pointer(member.key), "duplicate key"));
         }
     }
     let first = |key: &str| members.iter().find(|m| m.key == key).map(|m| &m.kind);
-    for key in FIELDS {
+    for key in REQUEST_FIELDS {
         match first(key) {
             None if REQUIRED.contains(&key) => expected.push(exact(pointer(key), "is required")),
             None | Some(Kind::Valid(_)) => {}
