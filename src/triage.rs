@@ -1,20 +1,17 @@
 //! The triage use case: a request body in, a response body out. Shared by `POST /v1/triage` and
 //! `facet-triage evaluate`, so both answer byte for byte the same.
 
-use crate::engine;
+use crate::engine::{self, Answered};
 use crate::pathway::PathwaySet;
 use crate::problem::Problem;
 use crate::request::{self, FieldError, RequestError};
 
-/// A successful evaluation, serialized, with the labels metrics need (borrowed from the pathway).
+/// A successful evaluation, serialized, with what it says for metrics (borrowed from the pathway).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome<'a> {
     /// The JSON response body.
     pub body: Vec<u8>,
-    /// Id of the top-ranked option, if any.
-    pub top_option: Option<&'a str>,
-    /// The profile that produced the answer.
-    pub profile: &'a str,
+    pub answered: Answered<'a>,
 }
 
 /// The size most answers fit in, so the body is allocated once.
@@ -39,21 +36,16 @@ pub fn triage<'a>(
     };
     let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
     let mut body = Vec::with_capacity(BODY_CAPACITY);
-    if trace {
+    let answered = if trace {
         let response = engine::evaluate(pathway, &request, resolved, true);
         // Serializing plain data into a Vec cannot fail.
         let _ = serde_json::to_writer(&mut body, &response);
-        Ok(Outcome {
-            body,
+        Answered {
             top_option: response.options.first().map(|option| option.id),
             profile: response.profile,
-        })
+        }
     } else {
-        let answered = engine::answer(pathway, &request, resolved, &mut body);
-        Ok(Outcome {
-            body,
-            top_option: answered.top_option,
-            profile: answered.profile,
-        })
-    }
+        engine::answer(pathway, &request, resolved, &mut body)
+    };
+    Ok(Outcome { body, answered })
 }

@@ -180,9 +180,9 @@ pub fn router_with_cds(state: AppState, cds: CdsConfig) -> Router {
     )
 }
 
-/// The documented routes of every resource, before layers. The large documents (pathways, this API's description) are gzipped for
-/// clients that ask; triage answers are not, as compressing about 5 KB costs more than it saves on
-/// the networks an EHR calls from.
+/// The documented routes of every resource, before layers. The large documents (pathways, this
+/// API's description) are gzipped for clients that ask; triage answers are not, as compressing
+/// about 5 KB costs more than it saves on the networks an EHR calls from.
 fn documented_routes(
     metrics_route: bool,
     readiness: Readiness,

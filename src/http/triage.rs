@@ -70,7 +70,7 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
     let outcome = crate::triage::triage(&pathways, &body, trace).map_err(ApiError::Triage)?;
     state
         .metrics()
-        .record_evaluation(outcome.top_option, outcome.profile);
+        .record_evaluation(outcome.answered.top_option, outcome.answered.profile);
     Ok((
         [(
             header::CONTENT_TYPE,
