@@ -18,7 +18,7 @@ pub mod view;
 pub use compile::compile;
 pub use error::{LoadError, LoadErrors};
 pub use render::GraphFormat;
-pub use response_json::ResponseJson;
+pub use response_json::{Fill, ResponseJson};
 pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
 
 use crate::facts::{Field, Quantity};

@@ -1,145 +1,239 @@
 //! The compiled pathway's fixed text, serialized once at load as the pieces of JSON a triage answer
-//! is made of: each option's id, title, evidence and codes, each criterion's text per profile and
-//! region, citation lists, alert headings, parameter values as text names them. Writing an answer
-//! copies these pieces and escapes only the words that name the patient's facts.
+//! is made of, one per profile and region (a row): the opening with each assessment's summary, each
+//! offer with its option's id, title, evidence, rationale, criteria, citations and codes, each avoid,
+//! each alert. Parameters and profile labels are resolved into the text at load, so a piece is long
+//! runs of fixed bytes broken only where the request fills something in: a fact's words, a
+//! criterion's status, an option's rank. Writing an answer copies the runs and writes the fills.
 //!
 //! The pieces follow the shape of `engine::TriageResponse` field for field; the tests compare every
 //! answer written from them with serde_json's serialization of that type.
 
+use super::template::{Part, Template};
 use super::{Node, Pathway};
 use crate::escape;
+use crate::facts::Field;
 
-/// Pre-serialized pieces of a triage answer. Each piece ends where a per-request value starts.
+/// What a request writes into a piece after a run of fixed bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// Nothing: the piece ends after this run.
+    End,
+    /// The offered option's rank.
+    Rank,
+    /// A fact's words; they never need escaping (the tests check every word a fact can produce).
+    Fact(Field),
+    /// The status of a criterion.
+    Status(usize),
+}
+
+/// A run of fixed bytes (`start..end` of the shared buffer), then a fill.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    start: u32,
+    end: u32,
+    fill: Fill,
+}
+
+/// Pre-serialized pieces of a triage answer; see the module documentation.
 #[derive(Debug, Default)]
 pub struct ResponseJson {
-    slots: usize,
     /// Profiles times region slots.
     rows: usize,
-    params: usize,
-    /// Per profile: `{"pathway":{…},"profile":"…","assessment":{"response":`.
-    head: Vec<Box<[u8]>>,
-    /// Per assessment entry: `"partial","summary":"`.
-    assessment: Vec<Box<[u8]>>,
-    /// Per option and region slot: `,"id":…,"title":…,"category":…,"evidence":[…],"rationale":"`.
-    option: Vec<Box<[u8]>>,
-    /// Per criterion: `{"id":"…","status":"`.
-    criterion: Vec<Box<[u8]>>,
-    /// Per criterion and row (profile and region slot): `","text":"…"}`.
-    criterion_text: Vec<Box<[u8]>>,
-    /// Per node, the index of its first offer and of its first avoid in the lists below.
-    offers_from: Vec<usize>,
-    avoids_from: Vec<usize>,
-    /// Per offer and region slot: `],"citations":[…],"codes":[…]}` (no codes where there are none).
-    offer_tail: Vec<Box<[u8]>>,
-    /// Per option: `{"id":"…","title":"…","reason":"`.
-    avoid_head: Vec<Box<[u8]>>,
-    /// Per avoid and region slot: `","citations":[…]}`.
-    avoid_tail: Vec<Box<[u8]>>,
-    /// Per alert: `{"severity":"…","code":"…","message":"`.
-    alert: Vec<Box<[u8]>>,
-    /// `],"disclaimer":"…"}`.
-    tail: Box<[u8]>,
-    /// Per row (profile and region slot) and parameter: the value as text names it, escaped.
-    param_text: Vec<Box<[u8]>>,
-    /// Per profile: its short label, escaped.
-    profile_label: Vec<Box<[u8]>>,
+    bytes: Vec<u8>,
+    steps: Vec<Step>,
+    /// Per piece: its steps, `start..end` of `steps`.
+    pieces: Vec<(u32, u32)>,
+    /// Where each kind of piece starts in `pieces`; each has one piece per row per item.
+    openings_from: usize,
+    offers_from: usize,
+    avoids_from: usize,
+    alerts_from: usize,
+    /// Per node, the index of its first offer and of its first avoid among all offers and avoids.
+    node_offers_from: Vec<usize>,
+    node_avoids_from: Vec<usize>,
+    /// `],"disclaimer":"…"}`, `start..end` of `bytes`.
+    tail: (usize, usize),
 }
 
-/// Builds one piece.
-fn piece(write: impl FnOnce(&mut Vec<u8>)) -> Box<[u8]> {
-    let mut out = Vec::new();
-    write(&mut out);
-    out.into_boxed_slice()
+/// A piece of an answer, as [`ResponseJson`]'s accessors name it.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece(usize);
+
+/// Builds the runs and fills of the pieces into one buffer.
+#[derive(Default)]
+struct Builder {
+    json: ResponseJson,
+    /// Start of the open run in `bytes`, and of the open piece in `steps`.
+    run_start: usize,
+    piece_start: usize,
 }
 
-/// Text escaped for the inside of a JSON string.
-fn escaped(text: &str) -> Box<[u8]> {
-    piece(|out| escape::escaped(out, text))
-}
+impl Builder {
+    fn bytes(&mut self) -> &mut Vec<u8> {
+        &mut self.json.bytes
+    }
 
-/// Writes `"a","b"` for source ids.
-fn citations(out: &mut Vec<u8>, pathway: &Pathway, sources: impl IntoIterator<Item = usize>) {
-    for (i, source) in sources.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
+    /// Ends the open run with `fill`.
+    fn fill(&mut self, fill: Fill) {
+        let end = self.json.bytes.len();
+        self.json.steps.push(Step {
+            start: self.run_start as u32,
+            end: end as u32,
+            fill,
+        });
+        self.run_start = end;
+    }
+
+    /// Ends the open piece.
+    fn finish(&mut self) {
+        self.fill(Fill::End);
+        let end = self.json.steps.len();
+        self.json.pieces.push((self.piece_start as u32, end as u32));
+        self.piece_start = end;
+    }
+
+    /// Writes `"text"` escaped.
+    fn string(&mut self, text: &str) {
+        escape::string(self.bytes(), text);
+    }
+
+    /// Writes a template's text for one row, escaped for the inside of a JSON string.
+    fn template(&mut self, pathway: &Pathway, template: &Template, profile: usize, slot: usize) {
+        for part in template.parts() {
+            match part {
+                Part::Text(text) => escape::escaped(self.bytes(), text),
+                Part::Param(param) => {
+                    let text = pathway.param_value(profile, slot, *param).text();
+                    escape::escaped(self.bytes(), &text);
+                }
+                Part::Profile => escape::escaped(self.bytes(), &pathway.profiles[profile].label),
+                Part::Fact(field) => self.fill(Fill::Fact(*field)),
+            }
         }
-        escape::string(out, &pathway.sources[source].id);
+    }
+
+    /// Writes `"a","b"` for source ids.
+    fn citations(&mut self, pathway: &Pathway, sources: &[usize]) {
+        for (i, source) in sources.iter().enumerate() {
+            if i > 0 {
+                self.bytes().push(b',');
+            }
+            self.string(&pathway.sources[*source].id);
+        }
+    }
+
+    /// Adds one piece per row for each item, written by `write(builder, item, profile, slot)`.
+    fn per_row<T>(
+        &mut self,
+        pathway: &Pathway,
+        items: impl IntoIterator<Item = T>,
+        write: impl Fn(&mut Builder, &T, usize, usize),
+    ) -> usize {
+        let from = self.json.pieces.len();
+        for item in items {
+            for profile in 0..pathway.profiles.len() {
+                for slot in 0..pathway.regions.len() {
+                    write(self, &item, profile, slot);
+                    self.finish();
+                }
+            }
+        }
+        from
     }
 }
 
 impl ResponseJson {
     pub fn new(pathway: &Pathway) -> ResponseJson {
-        let slots = pathway.regions.len();
-        let head = pathway
-            .profiles
-            .iter()
-            .map(|profile| {
-                piece(|out| {
-                    out.extend_from_slice(b"{\"pathway\":{\"id\":");
-                    escape::string(out, &pathway.id);
-                    out.extend_from_slice(b",\"version\":");
-                    escape::string(out, &pathway.version);
-                    out.extend_from_slice(b",\"digest\":");
-                    escape::string(out, &pathway.digest);
-                    out.extend_from_slice(b"},\"profile\":");
-                    escape::string(out, &profile.id);
-                    out.extend_from_slice(b",\"assessment\":{\"response\":");
-                })
-            })
-            .collect();
-        let assessment = pathway
-            .assessments
-            .iter()
-            .map(|entry| {
-                piece(|out| {
-                    escape::string(out, entry.response.as_str());
-                    out.extend_from_slice(b",\"summary\":\"");
-                })
-            })
-            .collect();
-        let option = pathway
-            .options
-            .iter()
-            .flat_map(|option| {
-                (0..slots).map(move |slot| {
-                    piece(|out| {
-                        out.extend_from_slice(b",\"id\":");
-                        escape::string(out, &option.id);
-                        out.extend_from_slice(b",\"title\":");
-                        escape::string(out, &option.title);
-                        out.extend_from_slice(b",\"category\":");
-                        escape::string(out, option.category.as_str());
-                        out.extend_from_slice(b",\"evidence\":");
-                        out.extend_from_slice(option.evidence_json[slot].get().as_bytes());
-                        out.extend_from_slice(b",\"rationale\":\"");
-                    })
-                })
-            })
-            .collect();
-        let criterion = pathway
-            .criteria
-            .iter()
-            .map(|criterion| {
-                piece(|out| {
-                    out.extend_from_slice(b"{\"id\":");
-                    escape::string(out, &criterion.id);
-                    out.extend_from_slice(b",\"status\":\"");
-                })
-            })
-            .collect();
-        let criterion_text = pathway
-            .criteria
-            .iter()
-            .flat_map(|criterion| {
-                criterion.texts.iter().map(|text| {
-                    piece(|out| {
-                        out.extend_from_slice(b"\",\"text\":");
-                        escape::string(out, text);
-                        out.push(b'}');
-                    })
-                })
-            })
-            .collect();
+        let mut builder = Builder::default();
+        builder.json.rows = pathway.profiles.len() * pathway.regions.len();
+        builder.json.openings_from =
+            builder.per_row(pathway, &pathway.assessments, |b, entry, profile, slot| {
+                b.bytes().extend_from_slice(b"{\"pathway\":{\"id\":");
+                b.string(&pathway.id);
+                b.bytes().extend_from_slice(b",\"version\":");
+                b.string(&pathway.version);
+                b.bytes().extend_from_slice(b",\"digest\":");
+                b.string(&pathway.digest);
+                b.bytes().extend_from_slice(b"},\"profile\":");
+                b.string(&pathway.profiles[profile].id);
+                b.bytes()
+                    .extend_from_slice(b",\"assessment\":{\"response\":");
+                b.string(entry.response.as_str());
+                b.bytes().extend_from_slice(b",\"summary\":\"");
+                b.template(pathway, &entry.summary, profile, slot);
+                b.bytes().extend_from_slice(b"\"},\"options\":[");
+            });
+        let offers = pathway.nodes.iter().flat_map(|node| &node.offers);
+        builder.json.offers_from = builder.per_row(pathway, offers, |b, offer, profile, slot| {
+            let option = &pathway.options[offer.option];
+            b.bytes().extend_from_slice(b"{\"rank\":");
+            b.fill(Fill::Rank);
+            b.bytes().extend_from_slice(b",\"id\":");
+            b.string(&option.id);
+            b.bytes().extend_from_slice(b",\"title\":");
+            b.string(&option.title);
+            b.bytes().extend_from_slice(b",\"category\":");
+            b.string(option.category.as_str());
+            b.bytes().extend_from_slice(b",\"evidence\":");
+            b.bytes()
+                .extend_from_slice(option.evidence_json[slot].get().as_bytes());
+            b.bytes().extend_from_slice(b",\"rationale\":\"");
+            b.template(pathway, &offer.rationale, profile, slot);
+            b.bytes().extend_from_slice(b"\",\"criteria\":[");
+            let reported = option
+                .criteria
+                .iter()
+                .filter(|c| pathway.criteria[**c].profiles[profile]);
+            for (i, index) in reported.enumerate() {
+                let criterion = &pathway.criteria[*index];
+                if i > 0 {
+                    b.bytes().push(b',');
+                }
+                b.bytes().extend_from_slice(b"{\"id\":");
+                b.string(&criterion.id);
+                b.bytes().extend_from_slice(b",\"status\":\"");
+                b.fill(Fill::Status(*index));
+                b.bytes().extend_from_slice(b"\",\"text\":");
+                b.string(&criterion.texts[pathway.row(profile, slot)]);
+                b.bytes().push(b'}');
+            }
+            b.bytes().extend_from_slice(b"],\"citations\":[");
+            b.citations(pathway, &pathway.offer_citations(offer, slot));
+            b.bytes().push(b']');
+            if let Some(codes) = &option.codes_json[slot] {
+                b.bytes().extend_from_slice(b",\"codes\":");
+                b.bytes().extend_from_slice(codes.get().as_bytes());
+            }
+            b.bytes().push(b'}');
+        });
+        let avoids = pathway.nodes.iter().flat_map(|node| &node.avoids);
+        builder.json.avoids_from = builder.per_row(pathway, avoids, |b, avoid, profile, slot| {
+            let option = &pathway.options[avoid.option];
+            b.bytes().extend_from_slice(b"{\"id\":");
+            b.string(&option.id);
+            b.bytes().extend_from_slice(b",\"title\":");
+            b.string(&option.title);
+            b.bytes().extend_from_slice(b",\"reason\":\"");
+            b.template(pathway, &avoid.reason, profile, slot);
+            b.bytes().extend_from_slice(b"\",\"citations\":[");
+            b.citations(pathway, pathway.avoid_citations(avoid, slot));
+            b.bytes().extend_from_slice(b"]}");
+        });
+        builder.json.alerts_from =
+            builder.per_row(pathway, &pathway.alerts, |b, alert, profile, slot| {
+                b.bytes().extend_from_slice(b"{\"severity\":");
+                b.string(alert.severity.as_str());
+                b.bytes().extend_from_slice(b",\"code\":");
+                b.string(&alert.code);
+                b.bytes().extend_from_slice(b",\"message\":\"");
+                b.template(pathway, &alert.message, profile, slot);
+                b.bytes().extend_from_slice(b"\"}");
+            });
+        let tail_start = builder.json.bytes.len();
+        builder.bytes().extend_from_slice(b"],\"disclaimer\":");
+        builder.string(&pathway.disclaimer);
+        builder.bytes().push(b'}');
+        builder.json.tail = (tail_start, builder.json.bytes.len());
         let starts = |count: fn(&Node) -> usize| {
             let mut next = 0;
             pathway
@@ -152,150 +246,80 @@ impl ResponseJson {
                 })
                 .collect::<Vec<_>>()
         };
-        let offer_tail = pathway
-            .nodes
-            .iter()
-            .flat_map(|node| &node.offers)
-            .flat_map(|offer| {
-                let option = &pathway.options[offer.option];
-                (0..slots).map(move |slot| {
-                    piece(|out| {
-                        out.extend_from_slice(b"],\"citations\":[");
-                        citations(out, pathway, pathway.offer_citations(offer, slot));
-                        out.push(b']');
-                        if let Some(codes) = &option.codes_json[slot] {
-                            out.extend_from_slice(b",\"codes\":");
-                            out.extend_from_slice(codes.get().as_bytes());
-                        }
-                        out.push(b'}');
-                    })
-                })
-            })
-            .collect();
-        let avoid_head = pathway
-            .options
-            .iter()
-            .map(|option| {
-                piece(|out| {
-                    out.extend_from_slice(b"{\"id\":");
-                    escape::string(out, &option.id);
-                    out.extend_from_slice(b",\"title\":");
-                    escape::string(out, &option.title);
-                    out.extend_from_slice(b",\"reason\":\"");
-                })
-            })
-            .collect();
-        let avoid_tail = pathway
-            .nodes
-            .iter()
-            .flat_map(|node| &node.avoids)
-            .flat_map(|avoid| {
-                (0..slots).map(move |slot| {
-                    piece(|out| {
-                        out.extend_from_slice(b"\",\"citations\":[");
-                        let sources = pathway.avoid_citations(avoid, slot);
-                        citations(out, pathway, sources.iter().copied());
-                        out.extend_from_slice(b"]}");
-                    })
-                })
-            })
-            .collect();
-        let alert = pathway
-            .alerts
-            .iter()
-            .map(|alert| {
-                piece(|out| {
-                    out.extend_from_slice(b"{\"severity\":");
-                    escape::string(out, alert.severity.as_str());
-                    out.extend_from_slice(b",\"code\":");
-                    escape::string(out, &alert.code);
-                    out.extend_from_slice(b",\"message\":\"");
-                })
-            })
-            .collect();
-        ResponseJson {
-            slots,
-            rows: pathway.profiles.len() * slots,
-            params: pathway.parameters.len(),
-            head,
-            assessment,
-            option,
-            criterion,
-            criterion_text,
-            offers_from: starts(|node| node.offers.len()),
-            avoids_from: starts(|node| node.avoids.len()),
-            offer_tail,
-            avoid_head,
-            avoid_tail,
-            alert,
-            tail: piece(|out| {
-                out.extend_from_slice(b"],\"disclaimer\":");
-                escape::string(out, &pathway.disclaimer);
-                out.push(b'}');
-            }),
-            param_text: (0..pathway.profiles.len() * slots)
-                .flat_map(|row| {
-                    (0..pathway.parameters.len()).map(move |param| {
-                        let value = pathway.param_value(row / slots, row % slots, param);
-                        escaped(&value.text())
-                    })
-                })
-                .collect(),
-            profile_label: pathway
-                .profiles
-                .iter()
-                .map(|profile| escaped(&profile.label))
-                .collect(),
+        builder.json.node_offers_from = starts(|node| node.offers.len());
+        builder.json.node_avoids_from = starts(|node| node.avoids.len());
+        builder.json.bytes.shrink_to_fit();
+        builder.json
+    }
+
+    /// From the answer's start to the assessment summary's end and the options' opening bracket.
+    /// `row` as [`Pathway::row`] gives it.
+    pub fn opening(&self, assessment: usize, row: usize) -> Piece {
+        Piece(self.openings_from + assessment * self.rows + row)
+    }
+
+    /// One offered option, `{"rank":…}`.
+    pub fn offer(&self, node: usize, offer: usize, row: usize) -> Piece {
+        Piece(self.offers_from + (self.node_offers_from[node] + offer) * self.rows + row)
+    }
+
+    /// One avoided option, `{"id":…,"reason":…,"citations":[…]}`.
+    pub fn avoid(&self, node: usize, avoid: usize, row: usize) -> Piece {
+        Piece(self.avoids_from + (self.node_avoids_from[node] + avoid) * self.rows + row)
+    }
+
+    /// One alert, `{"severity":…,"message":…}`.
+    pub fn alert(&self, alert: usize, row: usize) -> Piece {
+        Piece(self.alerts_from + alert * self.rows + row)
+    }
+
+    /// `],"disclaimer":"…"}`, after the alerts.
+    pub fn tail(&self) -> &[u8] {
+        &self.bytes[self.tail.0..self.tail.1]
+    }
+
+    /// Appends a piece to `out`, calling `fill` where the request fills something in.
+    #[inline]
+    pub fn write(&self, piece: Piece, out: &mut Vec<u8>, mut fill: impl FnMut(&mut Vec<u8>, Fill)) {
+        let (start, end) = self.pieces[piece.0];
+        for step in &self.steps[start as usize..end as usize] {
+            out.extend_from_slice(&self.bytes[step.start as usize..step.end as usize]);
+            fill(out, step.fill);
         }
     }
+}
 
-    pub fn head(&self, profile: usize) -> &[u8] {
-        &self.head[profile]
-    }
+#[cfg(test)]
+mod tests {
+    use crate::escape::needs_escape;
+    use crate::facts::{Fact, FactType, Field, write_fact};
+    use crate::vocab::{Duration, DurationUnit};
 
-    pub fn assessment(&self, entry: usize) -> &[u8] {
-        &self.assessment[entry]
-    }
-
-    pub fn option(&self, option: usize, slot: usize) -> &[u8] {
-        &self.option[option * self.slots + slot]
-    }
-
-    pub fn criterion(&self, criterion: usize) -> &[u8] {
-        &self.criterion[criterion]
-    }
-
-    /// `row` as [`Pathway::row`] gives it.
-    pub fn criterion_text(&self, criterion: usize, row: usize) -> &[u8] {
-        &self.criterion_text[criterion * self.rows + row]
-    }
-
-    pub fn offer_tail(&self, node: usize, offer: usize, slot: usize) -> &[u8] {
-        &self.offer_tail[(self.offers_from[node] + offer) * self.slots + slot]
-    }
-
-    pub fn avoid_head(&self, option: usize) -> &[u8] {
-        &self.avoid_head[option]
-    }
-
-    pub fn avoid_tail(&self, node: usize, avoid: usize, slot: usize) -> &[u8] {
-        &self.avoid_tail[(self.avoids_from[node] + avoid) * self.slots + slot]
-    }
-
-    pub fn alert(&self, alert: usize) -> &[u8] {
-        &self.alert[alert]
-    }
-
-    pub fn tail(&self) -> &[u8] {
-        &self.tail
-    }
-
-    /// `row` as [`Pathway::row`] gives it.
-    pub fn param_text(&self, row: usize, param: usize) -> &[u8] {
-        &self.param_text[row * self.params + param]
-    }
-
-    pub fn profile_label(&self, profile: usize) -> &[u8] {
-        &self.profile_label[profile]
+    /// [`super::Fill::Fact`] writes a fact's words as they are, so no word may need escaping.
+    #[test]
+    fn no_word_a_fact_can_produce_needs_escaping() {
+        for field in Field::ALL {
+            let facts: Vec<Fact> = match field.fact_type() {
+                FactType::Number(_) => [0.0, 1.0, 2.5, 0.333, 80.0, 1e6].map(Fact::Number).to_vec(),
+                FactType::Duration => DurationUnit::ALL
+                    .iter()
+                    .flat_map(|unit| {
+                        [1.0, 2.0, 1.5].map(|value| Fact::Duration(Duration { value, unit: *unit }))
+                    })
+                    .collect(),
+                FactType::Boolean => vec![Fact::Boolean(true), Fact::Boolean(false)],
+                FactType::Choice(names) => {
+                    (0..names.len()).map(|i| Fact::Choice(i as u8)).collect()
+                }
+                FactType::ChoiceSet(names) => vec![Fact::ChoiceSet((1 << names.len()) - 1)],
+                FactType::Group => vec![Fact::Present],
+            };
+            for fact in facts.into_iter().chain([Fact::Absent]) {
+                let mut words = String::new();
+                write_fact(&mut words, *field, fact);
+                assert!(!words.is_empty(), "{field:?}");
+                assert!(!needs_escape(&words), "{field:?}: {words:?}");
+            }
+        }
     }
 }

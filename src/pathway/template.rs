@@ -2,20 +2,14 @@
 //!
 //! `{percent_relief}` names a request fact, `{param.x}` a parameter of the request's profile and region,
 //! `{profile}` the profile's short label; `{{` and `}}` are literal braces. Templates are parsed once at
-//! load, so rendering is a walk over ready parts; the literal parts are escaped for JSON at load too,
-//! so writing a template into a JSON string escapes only what names the patient's facts.
+//! load, so rendering is a walk over ready parts.
 
 use super::condition::Context;
-use crate::escape;
 use crate::facts::{Field, write_fact};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
-    /// Literal text, and the same text escaped for the inside of a JSON string.
-    Text {
-        plain: Box<str>,
-        json: Box<[u8]>,
-    },
+    Text(Box<str>),
     Fact(Field),
     Param(usize),
     Profile,
@@ -23,18 +17,13 @@ pub enum Part {
 
 impl Part {
     fn text(plain: String) -> Part {
-        let mut json = Vec::with_capacity(plain.len());
-        escape::escaped(&mut json, &plain);
-        Part::Text {
-            plain: plain.into(),
-            json: json.into(),
-        }
+        Part::Text(plain.into())
     }
 
     /// Writes the part's words.
     fn write(&self, ctx: &Context, out: &mut String) {
         match self {
-            Part::Text { plain, .. } => out.push_str(plain),
+            Part::Text(plain) => out.push_str(plain),
             Part::Fact(field) => write_fact(out, *field, ctx.facts.get(*field)),
             Part::Param(param) => ctx.param(*param).write(out),
             Part::Profile => out.push_str(&ctx.pathway.profiles[ctx.profile].label),
@@ -121,20 +110,9 @@ impl Template {
         }
     }
 
-    /// Writes the rendered text escaped for the inside of a JSON string. Literal text, parameters
-    /// and the profile label come escaped from load; only the facts' words are escaped here.
-    pub fn render_json(&self, ctx: &Context, out: &mut Vec<u8>) {
-        let json = &ctx.pathway.response_json;
-        for part in self.parts.iter() {
-            match part {
-                Part::Text { json, .. } => out.extend_from_slice(json),
-                Part::Param(param) => out.extend_from_slice(json.param_text(ctx.row(), *param)),
-                Part::Profile => out.extend_from_slice(json.profile_label(ctx.profile)),
-                Part::Fact(field) => {
-                    write_fact(&mut escape::Escaping(out), *field, ctx.facts.get(*field))
-                }
-            }
-        }
+    /// The parsed parts, in order.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
     }
 
     pub fn to_string(&self, ctx: &Context) -> String {
