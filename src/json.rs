@@ -66,10 +66,13 @@ impl From<serde_json::Error> for SyntaxError {
     }
 }
 
-/// Parses a complete JSON document. `NaN`, numbers out of `f64` range and truncated input are
-/// syntax errors.
+/// Parses a complete JSON document. `NaN`, numbers out of `f64` range, truncated input and bytes
+/// that are not UTF-8 are syntax errors.
 pub fn parse(bytes: &[u8]) -> Result<Json<'_>, SyntaxError> {
-    Ok(serde_json::from_slice(bytes)?)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(serde_json::from_str(text)?),
+        Err(_) => Ok(serde_json::from_slice(bytes)?),
+    }
 }
 
 /// Parses a complete JSON document like [`parse`], but hands the members of a top-level object to
@@ -87,7 +90,18 @@ pub fn parse_members<'a>(
         parse(bytes)?;
         return Ok(false);
     }
-    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    // A body that is valid UTF-8 as a whole is read as text, so serde_json does not check each of
+    // its strings again; any other body is read as bytes, which reports where the bad bytes are.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => members(serde_json::Deserializer::from_str(text), member),
+        Err(_) => members(serde_json::Deserializer::from_slice(bytes), member),
+    }
+}
+
+fn members<'a, R: serde_json::de::Read<'a>>(
+    mut deserializer: serde_json::Deserializer<R>,
+    member: impl FnMut(Cow<'a, str>, Json<'a>),
+) -> Result<bool, SyntaxError> {
     (&mut deserializer).deserialize_map(MembersVisitor(member))?;
     deserializer.end()?;
     Ok(true)
@@ -266,6 +280,21 @@ mod tests {
         );
         assert!(parse(b"{\"a\": ").unwrap_err().truncated);
         assert!(parse(b"region=lumbar").is_err());
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_placed_as_serde_json_places_them() {
+        for body in [
+            &b"{\"region\": \"lumb\xffar\"}"[..],
+            b"{\"a\": 1,\n \"b\xc3\": 2}",
+            b"\xfe{}",
+            b"[\"\xe2\x82\"]",
+        ] {
+            let expected =
+                SyntaxError::from(serde_json::from_slice::<serde_json::Value>(body).unwrap_err());
+            assert_eq!(parse(body).unwrap_err(), expected, "{body:?}");
+            assert_eq!(parse_members(body, |_, _| {}).unwrap_err(), expected);
+        }
     }
 
     #[test]
