@@ -14,7 +14,6 @@ use metrics::{
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use utoipa_axum::router::OpenApiRouter;
@@ -53,13 +52,37 @@ type RequestHandles = (String, u16, Counter, Histogram);
 
 /// Metric handles already registered, by their labels, so recording a request is a read lock and
 /// two atomic updates (under that lock, without cloning the handles) instead of building a label set
-/// and looking it up in the registry.
+/// and looking it up in the registry. The keys are few (routes, profiles), so they are scanned: no
+/// hashing per request.
 #[derive(Default)]
 struct Handles {
     /// By route, then (method, status): the request counter and the latency histogram.
-    requests: RwLock<HashMap<String, Vec<RequestHandles>>>,
+    requests: RwLock<Keyed<RequestHandles>>,
     /// By profile, then top option: the evaluation counter.
-    evaluations: RwLock<HashMap<String, Vec<(String, Counter)>>>,
+    evaluations: RwLock<Keyed<(String, Counter)>>,
+}
+
+/// Entries by key, in the order the keys were first seen.
+type Keyed<T> = Vec<(String, Vec<T>)>;
+
+/// The entries of `key`.
+fn entries<'a, T>(keyed: &'a Keyed<T>, key: &str) -> Option<&'a [T]> {
+    keyed
+        .iter()
+        .find(|(known, _)| known == key)
+        .map(|(_, entries)| entries.as_slice())
+}
+
+/// The entries of `key`, added empty when it is new.
+fn entries_mut<'a, T>(keyed: &'a mut Keyed<T>, key: &str) -> &'a mut Vec<T> {
+    let at = match keyed.iter().position(|(known, _)| known == key) {
+        Some(at) => at,
+        None => {
+            keyed.push((key.to_owned(), Vec::new()));
+            keyed.len() - 1
+        }
+    };
+    &mut keyed[at].1
 }
 
 impl std::fmt::Debug for Metrics {
@@ -105,8 +128,7 @@ impl Metrics {
 
     /// Counts and times one answered request.
     pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        if let Some((_, _, counter, histogram)) = read(&self.0.handles.requests)
-            .get(route)
+        if let Some((_, _, counter, histogram)) = entries(&read(&self.0.handles.requests), route)
             .and_then(|entries| {
                 entries
                     .iter()
@@ -127,7 +149,7 @@ impl Metrics {
                 (counter!(REQUESTS, &labels), histogram!(DURATION, &labels))
             });
             let mut requests = write(&self.0.handles.requests);
-            let entries = requests.entry(route.to_owned()).or_default();
+            let entries = entries_mut(&mut requests, route);
             if entries.len() < MAX_CACHED_PER_KEY {
                 entries.push((
                     method.to_owned(),
@@ -145,8 +167,7 @@ impl Metrics {
     /// Counts one evaluation by the profile used and the top-ranked option id.
     pub fn record_evaluation(&self, top_option: Option<&str>, profile: &str) {
         let top_option = top_option.unwrap_or("none");
-        if let Some((_, counter)) = read(&self.0.handles.evaluations)
-            .get(profile)
+        if let Some((_, counter)) = entries(&read(&self.0.handles.evaluations), profile)
             .and_then(|entries| entries.iter().find(|(option, _)| option == top_option))
         {
             counter.increment(1);
@@ -160,7 +181,7 @@ impl Metrics {
             let counter =
                 with_local_recorder(self.0.recorder.as_ref(), || counter!(EVALUATIONS, &labels));
             let mut evaluations = write(&self.0.handles.evaluations);
-            let entries = evaluations.entry(profile.to_owned()).or_default();
+            let entries = entries_mut(&mut evaluations, profile);
             if entries.len() < MAX_CACHED_PER_KEY {
                 entries.push((top_option.to_owned(), counter.clone()));
             }

@@ -1,8 +1,9 @@
 //! Overload behaviour: a fixed number of requests are answered at once; one more is refused at once
 //! with `503` and `Retry-After` (a problem document) instead of waiting in an unbounded queue.
 //!
-//! One semaphore is shared by every route of a router; a request takes a permit without waiting or
-//! is refused, and holds it until it is answered. The router exempts `/healthz`, `/readyz` and
+//! One count of requests in flight is shared by every route of a router; a request takes a place
+//! without waiting or is refused, and holds it until it is answered (an atomic count: a semaphore's
+//! release takes a lock on every request). The router exempts `/healthz`, `/readyz` and
 //! `/metrics`, so probes and scrapes still answer under load. (tower's `LoadShed` over a global
 //! concurrency limit does the same, but behind axum's `HandleErrorLayer` it boxed a 0.8 KB future
 //! per request.)
@@ -14,8 +15,8 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
 /// Requests answered at once by default. An evaluation takes microseconds, so this bounds memory and
@@ -24,23 +25,50 @@ pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
 /// Seconds a refused client is asked to wait before retrying.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 
-/// The permits shared by every route of one router but the exempt paths; as a layer, it limits a
-/// route.
+/// The count of requests in flight shared by every route of one router but the exempt paths; as a
+/// layer, it limits a route.
 #[derive(Debug, Clone)]
 pub struct Limit {
-    permits: Arc<Semaphore>,
+    in_flight: Arc<InFlight>,
     exempt: &'static [&'static str],
+}
+
+#[derive(Debug)]
+struct InFlight {
+    count: AtomicUsize,
+    max: usize,
 }
 
 impl Limit {
     /// At least one request at a time; requests for the `exempt` paths always pass.
     pub fn new(max_concurrency: usize, exempt: &'static [&'static str]) -> Limit {
         Limit {
-            permits: Arc::new(Semaphore::new(
-                max_concurrency.clamp(1, Semaphore::MAX_PERMITS),
-            )),
+            in_flight: Arc::new(InFlight {
+                count: AtomicUsize::new(0),
+                max: max_concurrency.max(1),
+            }),
             exempt,
         }
+    }
+
+    /// A place among the requests in flight, or `None` when all are taken.
+    fn admit(&self) -> Option<Place> {
+        let InFlight { count, max } = &*self.in_flight;
+        count
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |taken| {
+                (taken < *max).then_some(taken + 1)
+            })
+            .ok()
+            .map(|_| Place(Arc::clone(&self.in_flight)))
+    }
+}
+
+/// A request's place among those in flight, freed when the request is answered (or dropped).
+pub struct Place(Arc<InFlight>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.count.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -79,12 +107,12 @@ where
         if self.limit.exempt.contains(&request.uri().path()) {
             return Admission::Exempt(self.inner.call(request));
         }
-        match Arc::clone(&self.limit.permits).try_acquire_owned() {
-            Ok(permit) => Admission::Admitted {
+        match self.limit.admit() {
+            Some(place) => Admission::Admitted {
                 answer: self.inner.call(request),
-                _permit: permit,
+                _place: place,
             },
-            Err(_) => {
+            None => {
                 metrics::counter!("http_requests_shed_total").increment(1);
                 Admission::Refused
             }
@@ -92,12 +120,9 @@ where
     }
 }
 
-/// A request's answer, with the permit it holds until then; an exempt request's answer; or a refusal.
+/// A request's answer, with the place it holds until then; an exempt request's answer; or a refusal.
 pub enum Admission<F> {
-    Admitted {
-        answer: F,
-        _permit: OwnedSemaphorePermit,
-    },
+    Admitted { answer: F, _place: Place },
     Exempt(F),
     Refused,
 }
@@ -126,7 +151,7 @@ mod tests {
     use tower::ServiceExt;
 
     #[tokio::test]
-    async fn a_request_beyond_the_limit_is_refused_at_once_and_a_freed_permit_serves_again() {
+    async fn a_request_beyond_the_limit_is_refused_at_once_and_a_freed_place_serves_again() {
         let release = Arc::new(Notify::new());
         let app = axum::Router::new()
             .route(
