@@ -5,22 +5,23 @@
 
 use super::{Decision, criterion_status};
 use crate::escape;
-use crate::facts::write_fact;
+use crate::facts::{Field, write_fact};
 use crate::pathway::Fill;
 use crate::pathway::condition::Context;
 
 pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
     let json = &ctx.pathway.response_json;
     let row = ctx.row();
+    let mut named = Named([None; Field::COUNT]);
     json.write(json.opening(decision.assessment, row), out, |out, fill| {
-        write_fill(ctx, 0, out, fill)
+        named.write_fill(ctx, 0, out, fill)
     });
     for (position, pick) in decision.ranked.iter().enumerate() {
         if position > 0 {
             out.push(b',');
         }
         json.write(json.offer(pick.node, pick.offer, row), out, |out, fill| {
-            write_fill(ctx, position + 1, out, fill)
+            named.write_fill(ctx, position + 1, out, fill)
         });
     }
     out.extend_from_slice(b"],\"avoid\":[");
@@ -31,7 +32,7 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
         json.write(
             json.avoid(avoided.node, avoided.avoid, row),
             out,
-            |out, fill| write_fill(ctx, 0, out, fill),
+            |out, fill| named.write_fill(ctx, 0, out, fill),
         );
     }
     out.extend_from_slice(b"],\"alerts\":[");
@@ -40,23 +41,35 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
             out.push(b',');
         }
         json.write(json.alert(*alert, row), out, |out, fill| {
-            write_fill(ctx, 0, out, fill)
+            named.write_fill(ctx, 0, out, fill)
         });
     }
     out.extend_from_slice(json.tail());
 }
 
-/// Writes what the request fills into a piece; `rank` is the option's, in an offer.
-#[inline]
-fn write_fill(ctx: &Context, rank: usize, out: &mut Vec<u8>, fill: Fill) {
-    match fill {
-        Fill::End => {}
-        Fill::Rank => escape::uint(out, rank as u64),
-        Fill::Fact(field) => write_fact(&mut escape::Verbatim(out), field, ctx.facts.get(field)),
-        Fill::Status(criterion) => out.extend_from_slice(
-            criterion_status(&ctx.pathway.criteria[criterion], ctx)
-                .as_str()
-                .as_bytes(),
-        ),
+/// Where each fact's words already stand in the answer: a fact named again is copied from there.
+struct Named([Option<(usize, usize)>; Field::COUNT]);
+
+impl Named {
+    /// Writes what the request fills into a piece; `rank` is the option's, in an offer.
+    #[inline]
+    fn write_fill(&mut self, ctx: &Context, rank: usize, out: &mut Vec<u8>, fill: Fill) {
+        match fill {
+            Fill::End => {}
+            Fill::Rank => escape::uint(out, rank as u64),
+            Fill::Fact(field) => match self.0[field as usize] {
+                Some((start, end)) => out.extend_from_within(start..end),
+                None => {
+                    let start = out.len();
+                    write_fact(&mut escape::Verbatim(out), field, ctx.facts.get(field));
+                    self.0[field as usize] = Some((start, out.len()));
+                }
+            },
+            Fill::Status(criterion) => out.extend_from_slice(
+                criterion_status(&ctx.pathway.criteria[criterion], ctx)
+                    .as_str()
+                    .as_bytes(),
+            ),
+        }
     }
 }
