@@ -16,10 +16,6 @@ pub enum Part {
 }
 
 impl Part {
-    fn text(plain: String) -> Part {
-        Part::Text(plain.into())
-    }
-
     /// Writes the part's words.
     fn write(&self, ctx: &Context, out: &mut String) {
         match self {
@@ -85,7 +81,7 @@ impl Template {
                             return Err((at, format!("unknown request field `{name}` in text")));
                         };
                     if !literal.is_empty() {
-                        parts.push(Part::text(std::mem::take(&mut literal)));
+                        parts.push(Part::Text(std::mem::take(&mut literal).into()));
                     }
                     parts.push(part);
                     while rest.peek().is_some_and(|(i, _)| *i <= at + end) {
@@ -97,7 +93,7 @@ impl Template {
             }
         }
         if !literal.is_empty() {
-            parts.push(Part::text(literal));
+            parts.push(Part::Text(literal.into()));
         }
         Ok(Template {
             parts: parts.into(),
@@ -142,9 +138,9 @@ mod tests {
         );
         let parts = template.unwrap().parts;
         assert_eq!(parts[0], Part::Fact(Field::PercentRelief));
-        assert_eq!(parts[1], Part::text(" vs ".into()));
+        assert_eq!(parts[1], Part::Text(" vs ".into()));
         assert_eq!(parts[2], Part::Param(0));
-        assert_eq!(parts[3], Part::text(" {x} (".into()));
+        assert_eq!(parts[3], Part::Text(" {x} (".into()));
         assert_eq!(parts[4], Part::Profile);
     }
 
