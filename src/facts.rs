@@ -141,6 +141,61 @@ pub enum Fact {
 #[derive(Debug, Clone)]
 pub struct Facts {
     values: [Fact; Field::COUNT],
+    /// The same facts as conditions read them.
+    pub readings: Readings,
+}
+
+/// Bit sets over fields hold one bit per field.
+const _: () = assert!(Field::COUNT <= 32);
+
+/// One request's facts reduced to what conditions test, built once per request: each comparison
+/// then reads a number or tests a bit instead of converting a [`Fact`].
+#[derive(Debug, Clone, Default)]
+pub struct Readings {
+    /// Bit `field` set when the fact is given.
+    pub given: u32,
+    /// Bit `field` set when the fact has an ordered value: a number, duration, boolean or choice.
+    pub scalar: u32,
+    /// Bit `field` set when the fact is a number or a duration.
+    pub numeric: u32,
+    /// Numbers as they are, durations in seconds, booleans as 0 or 1, choices as their index.
+    pub values: [f64; Field::COUNT],
+    /// A choice as the bit of its index, a boolean as bit 0 (false) or bit 1 (true), a choice list
+    /// as its bits; 0 when absent.
+    pub choices: [u32; Field::COUNT],
+}
+
+impl Readings {
+    fn read(facts: &[Fact; Field::COUNT]) -> Readings {
+        let mut readings = Readings::default();
+        for (index, fact) in facts.iter().enumerate() {
+            let bit = 1 << index;
+            let (value, choices, numeric) = match *fact {
+                Fact::Absent => continue,
+                Fact::Present => {
+                    readings.given |= bit;
+                    continue;
+                }
+                Fact::ChoiceSet(bits) => {
+                    readings.given |= bit;
+                    readings.choices[index] = bits;
+                    continue;
+                }
+                Fact::Number(value) => (value, 0, true),
+                Fact::Duration(duration) => (duration.seconds(), 0, true),
+                Fact::Boolean(flag) => (f64::from(u8::from(flag)), 1 << u8::from(flag), false),
+                Fact::Choice(choice) => (f64::from(choice), 1 << choice, false),
+            };
+            readings.given |= bit;
+            readings.scalar |= bit;
+            if numeric {
+                readings.numeric |= bit;
+            }
+            readings.values[index] = value;
+            readings.choices[index] = choices;
+        }
+        readings
+    }
 }
 
 impl Facts {
@@ -182,13 +237,15 @@ impl Facts {
             Field::SpinalInstability => Fact::Boolean(request.spinal_instability),
             Field::SacroiliacSigns => Fact::Boolean(request.sacroiliac_signs),
         });
-        Facts { values }
+        let readings = Readings::read(&values);
+        Facts { values, readings }
     }
 
     /// Facts with every value absent, for text that names parameters only.
     pub fn blank() -> Facts {
         Facts {
             values: [Fact::Absent; Field::COUNT],
+            readings: Readings::default(),
         }
     }
 

@@ -61,14 +61,14 @@ fn decide<'a>(
     let mut current = Some(pathway.start);
     while let Some(index) = current {
         let node = &pathway.nodes[index];
-        let applied = node.guard.as_ref().is_none_or(|guard| guard.eval(ctx));
+        let applied = node.guard.as_ref().is_none_or(|guard| guard.holds(ctx));
         let mut step = trace
             .as_ref()
             .map(|_| new_step(pathway, ctx, index, applied));
         if applied {
             for (offer_index, offer) in node.offers.iter().enumerate() {
                 if !pathway.options[offer.option].serves[slot]
-                    || !offer.when.as_ref().is_none_or(|w| w.eval(ctx))
+                    || !offer.when.as_ref().is_none_or(|w| w.holds(ctx))
                 {
                     continue;
                 }
@@ -88,7 +88,7 @@ fn decide<'a>(
                 }
             }
             for (avoid_index, avoid) in node.avoids.iter().enumerate() {
-                if !avoid.when.as_ref().is_none_or(|w| w.eval(ctx)) {
+                if !avoid.when.as_ref().is_none_or(|w| w.holds(ctx)) {
                     continue;
                 }
                 if !avoided.iter().any(|held| held.option == avoid.option) {
@@ -124,7 +124,7 @@ fn decide<'a>(
                 branches,
                 otherwise,
             } => {
-                let taken = branches.iter().position(|branch| branch.when.eval(ctx));
+                let taken = branches.iter().position(|branch| branch.when.holds(ctx));
                 if let Some(step) = step.as_mut() {
                     step.branch = Some(match taken {
                         Some(i) => format!("branch {}: {}", i + 1, branches[i].label),
@@ -156,7 +156,7 @@ fn decide<'a>(
     let assessment = pathway
         .assessments
         .iter()
-        .position(|entry| entry.when.as_ref().is_none_or(|w| w.eval(ctx)))
+        .position(|entry| entry.when.as_ref().is_none_or(|w| w.holds(ctx)))
         .unwrap_or(pathway.assessments.len() - 1);
     Decision {
         ranked: picks,
@@ -170,8 +170,8 @@ fn decide<'a>(
 fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
     match (&criterion.unknown_when, &criterion.met_when) {
         (_, None) => CriterionStatus::Unknown,
-        (Some(unknown), _) if unknown.eval(ctx) => CriterionStatus::Unknown,
-        (_, Some(met)) if met.eval(ctx) => CriterionStatus::Met,
+        (Some(unknown), _) if unknown.holds(ctx) => CriterionStatus::Unknown,
+        (_, Some(met)) if met.holds(ctx) => CriterionStatus::Met,
         _ => CriterionStatus::Unmet,
     }
 }
@@ -322,12 +322,7 @@ pub fn answer<'a>(
 }
 
 fn context<'a>(pathway: &'a Pathway, facts: &'a Facts, resolved: Resolved) -> Context<'a> {
-    Context {
-        pathway,
-        facts,
-        profile: resolved.profile,
-        region_slot: resolved.region_slot,
-    }
+    Context::new(pathway, facts, resolved.profile, resolved.region_slot)
 }
 
 fn new_step<'a>(pathway: &'a Pathway, ctx: &Context, index: usize, applied: bool) -> TraceStep<'a> {

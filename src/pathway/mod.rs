@@ -9,6 +9,7 @@ mod compile;
 pub mod condition;
 mod error;
 pub mod file;
+pub mod program;
 mod render;
 mod response_json;
 mod set;
@@ -24,7 +25,7 @@ pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
 use crate::facts::{Field, Quantity};
 use crate::request::{FieldError, TriageRequest};
 use crate::vocab::{Category, Duration, Region, ResponseLevel, Severity, Verification};
-use condition::Condition;
+use program::When;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use template::Template;
@@ -257,8 +258,8 @@ pub struct Criterion {
     pub profiles: Vec<bool>,
     pub source: usize,
     pub verification: Verification,
-    pub unknown_when: Option<Condition>,
-    pub met_when: Option<Condition>,
+    pub unknown_when: Option<When>,
+    pub met_when: Option<When>,
 }
 
 /// A coded concept, such as a CPT procedure code.
@@ -318,7 +319,7 @@ pub struct AlertDef {
 #[derive(Debug)]
 pub struct Assessment {
     pub response: ResponseLevel,
-    pub when: Option<Condition>,
+    pub when: Option<When>,
     pub summary: Template,
 }
 
@@ -327,7 +328,7 @@ pub struct Node {
     pub id: String,
     pub title: String,
     pub rules: Vec<String>,
-    pub guard: Option<Condition>,
+    pub guard: Option<When>,
     pub offers: Vec<Offer>,
     pub avoids: Vec<Avoid>,
     pub alerts: Vec<usize>,
@@ -350,7 +351,7 @@ pub enum Route {
 
 #[derive(Debug)]
 pub struct Branch {
-    pub when: Condition,
+    pub when: When,
     pub to: usize,
     /// The file's label, or the condition in words.
     pub label: String,
@@ -361,7 +362,7 @@ pub struct Offer {
     pub option: usize,
     pub priority: i32,
     pub rationale: Template,
-    pub when: Option<Condition>,
+    pub when: Option<When>,
     pub citations: Vec<usize>,
 }
 
@@ -369,7 +370,7 @@ pub struct Offer {
 pub struct Avoid {
     pub option: usize,
     pub reason: Template,
-    pub when: Option<Condition>,
+    pub when: Option<When>,
     pub citations: Vec<usize>,
 }
 
@@ -385,6 +386,13 @@ impl Pathway {
     #[inline]
     pub fn row(&self, profile: usize, region_slot: usize) -> usize {
         profile * self.regions.len() + region_slot
+    }
+
+    /// The values of every parameter for a profile and region slot, indexed by parameter.
+    #[inline]
+    pub fn row_params(&self, profile: usize, region_slot: usize) -> &[ParamValue] {
+        let start = self.row(profile, region_slot) * self.parameters.len();
+        &self.param_table[start..start + self.parameters.len()]
     }
 
     #[inline]

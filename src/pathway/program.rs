@@ -1,0 +1,258 @@
+//! Conditions compiled at load to flat programs, the form the engine evaluates.
+//!
+//! Each comparison of a [`Condition`] becomes one step that reads the request's
+//! [`Readings`](crate::facts::Readings) directly and names the step to take next when it holds and
+//! when it does not; `all`, `any` and `not` become those jumps, so they cost nothing when evaluated.
+//! [`Condition::eval`] remains the reference semantics: the property tests check that both agree on
+//! every condition of the pathways they load.
+
+use super::ParamValue;
+use super::condition::{BoundTest, Condition, Context, Op, Operand, Scope};
+use crate::facts::{Field, Readings};
+
+/// A condition and the program it compiles to.
+#[derive(Debug)]
+pub struct When {
+    /// The condition as the file states it, for descriptions and the trace.
+    pub condition: Condition,
+    steps: Box<[Step]>,
+}
+
+/// The step to take next, or the end with the condition's value.
+type Target = u32;
+const HOLDS: Target = Target::MAX;
+const FAILS: Target = Target::MAX - 1;
+
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    test: Test,
+    on_true: Target,
+    on_false: Target,
+}
+
+/// One comparison, specialised to what it reads.
+#[derive(Debug, Clone, Copy)]
+enum Test {
+    /// The value of an empty `all` (true) or `any` (false).
+    Constant(bool),
+    Present(Field),
+    /// The fact's choice bits meet the mask: `one_of`, `any_of`, and `eq`/`ne` on a choice or boolean.
+    Choices {
+        field: Field,
+        mask: u32,
+    },
+    /// An ordered fact against a constant.
+    Value {
+        field: Field,
+        op: Op,
+        value: f64,
+    },
+    /// An ordered fact against another.
+    Fields {
+        field: Field,
+        op: Op,
+        other: Field,
+    },
+    /// An ordered fact against a plain parameter of the request's row.
+    Param {
+        field: Field,
+        op: Op,
+        param: usize,
+    },
+    /// A number or duration against a parameter's bounds.
+    Bounds {
+        field: Field,
+        param: usize,
+        scope: Scope,
+        test: BoundTest,
+    },
+}
+
+impl When {
+    pub fn new(condition: Condition) -> When {
+        let mut steps = Vec::with_capacity(step_count(&condition));
+        emit(&condition, HOLDS, FAILS, &mut steps);
+        When {
+            condition,
+            steps: steps.into_boxed_slice(),
+        }
+    }
+
+    /// Whether the condition holds for the request and row of `ctx`.
+    #[inline]
+    pub fn holds(&self, ctx: &Context) -> bool {
+        let readings = &ctx.facts.readings;
+        let mut at = 0;
+        loop {
+            let step = &self.steps[at as usize];
+            at = if step.test.holds(ctx, readings) {
+                step.on_true
+            } else {
+                step.on_false
+            };
+            if at >= FAILS {
+                return at == HOLDS;
+            }
+        }
+    }
+}
+
+/// The number of steps a condition compiles to: one per comparison (or empty `all`/`any`).
+fn step_count(condition: &Condition) -> usize {
+    match condition {
+        Condition::All(parts) | Condition::Any(parts) if !parts.is_empty() => {
+            parts.iter().map(step_count).sum()
+        }
+        Condition::Not(inner) => step_count(inner),
+        _ => 1,
+    }
+}
+
+/// Appends the steps of `condition`, which continue at `on_true` or `on_false`.
+fn emit(condition: &Condition, on_true: Target, on_false: Target, steps: &mut Vec<Step>) {
+    let mut push = |test| {
+        steps.push(Step {
+            test,
+            on_true,
+            on_false,
+        })
+    };
+    match condition {
+        Condition::Not(inner) => emit(inner, on_false, on_true, steps),
+        Condition::All(parts) | Condition::Any(parts) if parts.is_empty() => {
+            push(Test::Constant(matches!(condition, Condition::All(_))))
+        }
+        Condition::All(parts) | Condition::Any(parts) => {
+            let all = matches!(condition, Condition::All(_));
+            let (last, rest) = parts.split_last().expect("not empty");
+            for part in rest {
+                let next = (steps.len() + step_count(part)) as Target;
+                if all {
+                    emit(part, next, on_false, steps);
+                } else {
+                    emit(part, on_true, next, steps);
+                }
+            }
+            emit(last, on_true, on_false, steps);
+        }
+        Condition::Present(field) => push(Test::Present(*field)),
+        Condition::OneOf { field, mask } | Condition::AnyOf { field, mask } => {
+            push(Test::Choices {
+                field: *field,
+                mask: *mask,
+            })
+        }
+        Condition::Compare { field, op, rhs } => push(compare(*field, *op, rhs)),
+        Condition::Meets {
+            field,
+            param,
+            scope,
+            test,
+        } => push(Test::Bounds {
+            field: *field,
+            param: *param,
+            scope: *scope,
+            test: *test,
+        }),
+    }
+}
+
+fn compare(field: Field, op: Op, rhs: &Operand) -> Test {
+    // Equality with one choice (a boolean is choice 0 or 1) is a test of the fact's choice bits;
+    // an absent fact has none, so both `eq` and `ne` fail, as comparisons with absent facts do.
+    let choice = |index: u32| match op {
+        Op::Eq => Test::Choices {
+            field,
+            mask: 1 << index,
+        },
+        Op::Ne => Test::Choices {
+            field,
+            mask: !(1 << index),
+        },
+        _ => Test::Value {
+            field,
+            op,
+            value: f64::from(index),
+        },
+    };
+    match rhs {
+        Operand::Number(value) | Operand::Duration(value) => Test::Value {
+            field,
+            op,
+            value: *value,
+        },
+        Operand::Boolean(flag) => choice(u32::from(*flag)),
+        Operand::Choice(index) => choice(u32::from(*index)),
+        Operand::Field(other) => Test::Fields {
+            field,
+            op,
+            other: *other,
+        },
+        Operand::Param(param) => Test::Param {
+            field,
+            op,
+            param: *param,
+        },
+    }
+}
+
+impl Test {
+    #[inline]
+    fn holds(&self, ctx: &Context, readings: &Readings) -> bool {
+        let bit = |field: Field| 1u32 << field as u32;
+        let value = |field: Field| readings.values[field as usize];
+        match *self {
+            Test::Constant(value) => value,
+            Test::Present(field) => readings.given & bit(field) != 0,
+            Test::Choices { field, mask } => readings.choices[field as usize] & mask != 0,
+            Test::Value {
+                field,
+                op,
+                value: right,
+            } => readings.scalar & bit(field) != 0 && op.holds(value(field), right),
+            Test::Fields { field, op, other } => {
+                let both = bit(field) | bit(other);
+                readings.scalar & both == both && op.holds(value(field), value(other))
+            }
+            Test::Param { field, op, param } => {
+                readings.scalar & bit(field) != 0
+                    && match ctx.params[param] {
+                        ParamValue::Number(right) | ParamValue::Duration(right, _) => {
+                            op.holds(value(field), right)
+                        }
+                        ParamValue::Boolean(flag) => {
+                            op.holds(value(field), f64::from(u8::from(flag)))
+                        }
+                        ParamValue::Bounds(_) => false,
+                    }
+            }
+            Test::Bounds {
+                field,
+                param,
+                scope,
+                test,
+            } => {
+                readings.numeric & bit(field) != 0 && {
+                    let fact = value(field);
+                    let meets = |value: &ParamValue| match value {
+                        ParamValue::Bounds(bounds) => match test {
+                            BoundTest::Meets => bounds.contains(fact),
+                            BoundTest::ShortOf => bounds.short_of(fact),
+                            BoundTest::Exceeds => bounds.exceeds(fact),
+                        },
+                        _ => false,
+                    };
+                    let of_profile =
+                        |profile| ctx.pathway.param_value(profile, ctx.region_slot, param);
+                    match scope {
+                        Scope::Current => meets(&ctx.params[param]),
+                        Scope::Profile(profile) => meets(of_profile(profile)),
+                        Scope::AnyProfile => {
+                            (0..ctx.pathway.profiles.len()).any(|p| meets(of_profile(p)))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
