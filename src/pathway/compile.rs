@@ -408,6 +408,11 @@ impl Compiler {
             sources,
             profiles,
             parameters,
+            param_limits: param_table
+                .iter()
+                .flatten()
+                .map(super::Limits::of)
+                .collect(),
             param_table: param_table?,
             groups: {
                 let mut groups: Vec<Group> = self

@@ -1,6 +1,6 @@
 //! Compiled conditions: typed, resolved to indices, and evaluated without any lookup by name.
 
-use super::{ParamValue, Pathway};
+use super::{Limits, ParamValue, Pathway};
 use crate::facts::{Fact, Facts, Field};
 use std::fmt::Write;
 
@@ -125,6 +125,8 @@ pub struct Context<'a> {
     pub region_slot: usize,
     /// The parameter values of the profile and region (see [`Pathway::row_params`]).
     pub params: &'a [ParamValue],
+    /// Their bounds as tests read them (see [`Pathway::row_limits`]).
+    pub limits: &'a [Limits],
 }
 
 impl<'a> Context<'a> {
@@ -140,6 +142,7 @@ impl<'a> Context<'a> {
             profile,
             region_slot,
             params: pathway.row_params(profile, region_slot),
+            limits: pathway.row_limits(profile, region_slot),
         }
     }
 

@@ -49,6 +49,8 @@ pub struct Pathway {
     pub parameters: Vec<Parameter>,
     /// Values indexed by `(profile * regions + slot) * parameters + parameter`.
     param_table: Vec<ParamValue>,
+    /// `param_table` as bound tests read it, indexed alike.
+    param_limits: Vec<Limits>,
     pub groups: Vec<Group>,
     pub criteria: Vec<Criterion>,
     pub options: Vec<OptionDef>,
@@ -192,6 +194,54 @@ impl Bounds {
                 value > bound.limit
             }
         })
+    }
+}
+
+/// A parameter's bounds as two comparisons, for evaluation: a missing bound is an infinite one,
+/// which no value is short of or exceeds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Whether the parameter has bounds at all (a plain value meets none).
+    pub bounded: bool,
+    pub lower: f64,
+    pub lower_strict: bool,
+    pub upper: f64,
+    pub upper_strict: bool,
+}
+
+impl Limits {
+    fn of(value: &ParamValue) -> Limits {
+        let (bounded, lower, upper) = match value {
+            ParamValue::Bounds(Bounds { lower, upper }) => (true, lower.as_ref(), upper.as_ref()),
+            _ => (false, None, None),
+        };
+        Limits {
+            bounded,
+            lower: lower.map_or(f64::NEG_INFINITY, |bound| bound.limit),
+            lower_strict: lower.is_some_and(|bound| bound.strict),
+            upper: upper.map_or(f64::INFINITY, |bound| bound.limit),
+            upper_strict: upper.is_some_and(|bound| bound.strict),
+        }
+    }
+
+    /// Below the lower bound, as [`Bounds::short_of`].
+    #[inline]
+    pub fn short_of(&self, value: f64) -> bool {
+        if self.lower_strict {
+            value <= self.lower
+        } else {
+            value < self.lower
+        }
+    }
+
+    /// Above the upper bound, as [`Bounds::exceeds`].
+    #[inline]
+    pub fn exceeds(&self, value: f64) -> bool {
+        if self.upper_strict {
+            value >= self.upper
+        } else {
+            value > self.upper
+        }
     }
 }
 
@@ -393,6 +443,13 @@ impl Pathway {
     pub fn row_params(&self, profile: usize, region_slot: usize) -> &[ParamValue] {
         let start = self.row(profile, region_slot) * self.parameters.len();
         &self.param_table[start..start + self.parameters.len()]
+    }
+
+    /// The bounds of every parameter for a profile and region slot, indexed by parameter.
+    #[inline]
+    pub fn row_limits(&self, profile: usize, region_slot: usize) -> &[Limits] {
+        let start = self.row(profile, region_slot) * self.parameters.len();
+        &self.param_limits[start..start + self.parameters.len()]
     }
 
     #[inline]

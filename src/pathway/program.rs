@@ -6,9 +6,9 @@
 //! [`Condition::eval`] remains the reference semantics: the property tests check that both agree on
 //! every condition of the pathways they load.
 
-use super::ParamValue;
 use super::condition::{BoundTest, Condition, Context, Op, Operand, Scope};
-use crate::facts::{Field, Readings};
+use super::{Limits, ParamValue};
+use crate::facts::{FactType, Field, Readings};
 
 /// A condition and the program it compiles to.
 #[derive(Debug)]
@@ -79,7 +79,7 @@ impl When {
     }
 
     /// Whether the condition holds for the request and row of `ctx`.
-    #[inline]
+    #[inline(always)]
     pub fn holds(&self, ctx: &Context) -> bool {
         let readings = &ctx.facts.readings;
         let mut at = 0;
@@ -143,6 +143,12 @@ fn emit(condition: &Condition, on_true: Target, on_false: Target, steps: &mut Ve
             })
         }
         Condition::Compare { field, op, rhs } => push(compare(*field, *op, rhs)),
+        // Only a number or a duration meets bounds.
+        Condition::Meets { field, .. }
+            if !matches!(field.fact_type(), FactType::Number(_) | FactType::Duration) =>
+        {
+            push(Test::Constant(false))
+        }
         Condition::Meets {
             field,
             param,
@@ -157,7 +163,15 @@ fn emit(condition: &Condition, on_true: Target, on_false: Target, steps: &mut Ve
     }
 }
 
+/// Whether a field's facts have a value comparisons can order (lists and groups do not).
+fn ordered(field: Field) -> bool {
+    !matches!(field.fact_type(), FactType::ChoiceSet(_) | FactType::Group)
+}
+
 fn compare(field: Field, op: Op, rhs: &Operand) -> Test {
+    if !ordered(field) || matches!(rhs, Operand::Field(other) if !ordered(*other)) {
+        return Test::Constant(false);
+    }
     // Equality with one choice (a boolean is choice 0 or 1) is a test of the fact's choice bits;
     // an absent fact has none, so both `eq` and `ne` fail, as comparisons with absent facts do.
     let choice = |index: u32| match op {
@@ -196,10 +210,13 @@ fn compare(field: Field, op: Op, rhs: &Operand) -> Test {
     }
 }
 
+fn bit(field: Field) -> u32 {
+    1 << field as u32
+}
+
 impl Test {
     #[inline]
     fn holds(&self, ctx: &Context, readings: &Readings) -> bool {
-        let bit = |field: Field| 1u32 << field as u32;
         let value = |field: Field| readings.values[field as usize];
         match *self {
             Test::Constant(value) => value,
@@ -209,22 +226,14 @@ impl Test {
                 field,
                 op,
                 value: right,
-            } => readings.scalar & bit(field) != 0 && op.holds(value(field), right),
+            } => readings.given & bit(field) != 0 && op.holds(value(field), right),
             Test::Fields { field, op, other } => {
                 let both = bit(field) | bit(other);
-                readings.scalar & both == both && op.holds(value(field), value(other))
+                readings.given & both == both && op.holds(value(field), value(other))
             }
             Test::Param { field, op, param } => {
-                readings.scalar & bit(field) != 0
-                    && match ctx.params[param] {
-                        ParamValue::Number(right) | ParamValue::Duration(right, _) => {
-                            op.holds(value(field), right)
-                        }
-                        ParamValue::Boolean(flag) => {
-                            op.holds(value(field), f64::from(u8::from(flag)))
-                        }
-                        ParamValue::Bounds(_) => false,
-                    }
+                readings.given & bit(field) != 0
+                    && param_holds(op, value(field), &ctx.params[param])
             }
             Test::Bounds {
                 field,
@@ -232,27 +241,51 @@ impl Test {
                 scope,
                 test,
             } => {
-                readings.numeric & bit(field) != 0 && {
-                    let fact = value(field);
-                    let meets = |value: &ParamValue| match value {
-                        ParamValue::Bounds(bounds) => match test {
-                            BoundTest::Meets => bounds.contains(fact),
-                            BoundTest::ShortOf => bounds.short_of(fact),
-                            BoundTest::Exceeds => bounds.exceeds(fact),
-                        },
-                        _ => false,
-                    };
-                    let of_profile =
-                        |profile| ctx.pathway.param_value(profile, ctx.region_slot, param);
-                    match scope {
-                        Scope::Current => meets(&ctx.params[param]),
-                        Scope::Profile(profile) => meets(of_profile(profile)),
-                        Scope::AnyProfile => {
-                            (0..ctx.pathway.profiles.len()).any(|p| meets(of_profile(p)))
-                        }
-                    }
-                }
+                readings.given & bit(field) != 0
+                    && bounds_hold(ctx, value(field), param, scope, test)
             }
         }
+    }
+}
+
+/// A comparison with a plain parameter, apart so that the common tests stay small.
+#[inline(never)]
+fn param_holds(op: Op, fact: f64, param: &ParamValue) -> bool {
+    match *param {
+        ParamValue::Number(right) | ParamValue::Duration(right, _) => op.holds(fact, right),
+        ParamValue::Boolean(flag) => op.holds(fact, f64::from(u8::from(flag))),
+        ParamValue::Bounds(_) => false,
+    }
+}
+
+#[inline(always)]
+fn bounds_hold(ctx: &Context, fact: f64, param: usize, scope: Scope, test: BoundTest) -> bool {
+    let meets = |limits: &Limits| {
+        limits.bounded
+            && match test {
+                BoundTest::Meets => !limits.short_of(fact) && !limits.exceeds(fact),
+                BoundTest::ShortOf => limits.short_of(fact),
+                BoundTest::Exceeds => limits.exceeds(fact),
+            }
+    };
+    match scope {
+        Scope::Current => meets(&ctx.limits[param]),
+        _ => other_profiles_hold(ctx, param, scope, meets),
+    }
+}
+
+/// Bound tests `in_profile`, apart so that the common tests stay small.
+#[inline(never)]
+fn other_profiles_hold(
+    ctx: &Context,
+    param: usize,
+    scope: Scope,
+    meets: impl Fn(&Limits) -> bool,
+) -> bool {
+    let of_profile = |profile| &ctx.pathway.row_limits(profile, ctx.region_slot)[param];
+    match scope {
+        Scope::Current => meets(&ctx.limits[param]),
+        Scope::Profile(profile) => meets(of_profile(profile)),
+        Scope::AnyProfile => (0..ctx.pathway.profiles.len()).any(|p| meets(of_profile(p))),
     }
 }
