@@ -12,12 +12,13 @@ pub use response::*;
 
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
+use crate::pathway::program::When;
 use crate::pathway::{Criterion, OptionDef, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
 
 /// An offered option and the offer that won for it: the highest priority, first offered on a tie.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Pick {
     option: usize,
     priority: i32,
@@ -26,7 +27,7 @@ struct Pick {
 }
 
 /// An avoided option and the first avoid entry that named it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Avoided {
     option: usize,
     node: usize,
@@ -37,39 +38,49 @@ struct Avoided {
 /// writer are built from it.
 struct Decision {
     /// Offered options, best first.
-    ranked: Vec<Pick>,
+    ranked: ShortList<Pick, 16>,
     /// Avoided options, in the order the walk met them.
-    avoided: Vec<Avoided>,
+    avoided: ShortList<Avoided, 8>,
     /// Raised alerts, most severe first.
-    alerts: Vec<usize>,
+    alerts: ShortList<usize, 8>,
     /// The assessment entry that applies.
     assessment: usize,
 }
 
-/// Walks the pathway for one request's facts, recording each visited node in `trace` when given.
+impl Decision {
+    fn new() -> Decision {
+        Decision {
+            ranked: ShortList::new(),
+            avoided: ShortList::new(),
+            alerts: ShortList::new(),
+            assessment: 0,
+        }
+    }
+}
+
+/// Walks the pathway for one request's facts into an empty `decision`, recording each visited node
+/// in `trace` when given.
 fn decide<'a>(
     pathway: &'a Pathway,
     ctx: &Context,
     mut trace: Option<&mut Vec<TraceStep<'a>>>,
-) -> Decision {
+    decision: &mut Decision,
+) {
     let slot = ctx.region_slot;
-    let mut picks: Vec<Pick> = Vec::with_capacity(8);
-    let mut avoided: Vec<Avoided> = Vec::new();
-    let mut suppressed: Vec<usize> = Vec::new();
-    let mut alerts: Vec<usize> = Vec::new();
+    let holds = |when: &Option<When>| when.as_ref().is_none_or(|when| when.holds(ctx));
+    let mut avoided = OptionSet::new(pathway.options.len());
+    let mut suppressed = OptionSet::new(pathway.options.len());
 
     let mut current = Some(pathway.start);
     while let Some(index) = current {
         let node = &pathway.nodes[index];
-        let applied = node.guard.as_ref().is_none_or(|guard| guard.holds(ctx));
+        let applied = holds(&node.guard);
         let mut step = trace
             .as_ref()
             .map(|_| new_step(pathway, ctx, index, applied));
         if applied {
             for (offer_index, offer) in node.offers.iter().enumerate() {
-                if !pathway.options[offer.option].serves[slot]
-                    || !offer.when.as_ref().is_none_or(|w| w.holds(ctx))
-                {
+                if !pathway.options[offer.option].serves[slot] || !holds(&offer.when) {
                     continue;
                 }
                 let pick = Pick {
@@ -78,21 +89,26 @@ fn decide<'a>(
                     node: index,
                     offer: offer_index,
                 };
-                match picks.iter_mut().find(|held| held.option == offer.option) {
+                match decision
+                    .ranked
+                    .iter_mut()
+                    .find(|held| held.option == offer.option)
+                {
                     Some(held) if pick.priority > held.priority => *held = pick,
                     Some(_) => {}
-                    None => picks.push(pick),
+                    None => decision.ranked.push(pick),
                 }
                 if let Some(step) = step.as_mut() {
                     step.offered.push(&pathway.options[offer.option].id);
                 }
             }
             for (avoid_index, avoid) in node.avoids.iter().enumerate() {
-                if !avoid.when.as_ref().is_none_or(|w| w.holds(ctx)) {
+                if !holds(&avoid.when) {
                     continue;
                 }
-                if !avoided.iter().any(|held| held.option == avoid.option) {
-                    avoided.push(Avoided {
+                if !avoided.contains(avoid.option) {
+                    avoided.insert(avoid.option);
+                    decision.avoided.push(Avoided {
                         option: avoid.option,
                         node: index,
                         avoid: avoid_index,
@@ -103,15 +119,15 @@ fn decide<'a>(
                 }
             }
             for &alert in &node.alerts {
-                if !alerts.contains(&alert) {
-                    alerts.push(alert);
+                if !decision.alerts.contains(&alert) {
+                    decision.alerts.push(alert);
                 }
                 if let Some(step) = step.as_mut() {
                     step.alerts.push(&pathway.alerts[alert].code);
                 }
             }
             for &option in &node.suppress {
-                suppressed.push(option);
+                suppressed.insert(option);
                 if let Some(step) = step.as_mut() {
                     step.suppressed.push(&pathway.options[option].id);
                 }
@@ -134,35 +150,134 @@ fn decide<'a>(
                 Some(taken.map_or(*otherwise, |i| branches[i].to))
             }
         };
-        if let (Some(steps), Some(mut step)) = (trace.as_mut(), step) {
+        if let Some(steps) = trace.as_mut()
+            && let Some(mut step) = step
+        {
             step.next = current.map(|next| pathway.nodes[next].id.as_str());
             steps.push(step);
         }
     }
 
-    picks.retain(|pick| {
-        !suppressed.contains(&pick.option) && !avoided.iter().any(|a| a.option == pick.option)
+    decision
+        .ranked
+        .retain(|pick| !suppressed.contains(pick.option) && !avoided.contains(pick.option));
+    decision.ranked.sort_unstable_by_key(|pick| {
+        (
+            std::cmp::Reverse(pick.priority),
+            pathway.options[pick.option].tie_order[slot],
+        )
     });
-    picks.sort_unstable_by(|a, b| {
-        let (oa, ob) = (&pathway.options[a.option], &pathway.options[b.option]);
-        b.priority
-            .cmp(&a.priority)
-            .then(oa.strength_rank[slot].cmp(&ob.strength_rank[slot]))
-            .then(oa.invasiveness.cmp(&ob.invasiveness))
-            .then(oa.id.cmp(&ob.id))
-    });
-    alerts.sort_by_key(|alert| pathway.alerts[*alert].severity);
+    decision
+        .alerts
+        .sort_by_key(|alert| pathway.alerts[*alert].severity);
     // A validated pathway ends its assessments with an entry without `when`.
-    let assessment = pathway
+    decision.assessment = pathway
         .assessments
         .iter()
-        .position(|entry| entry.when.as_ref().is_none_or(|w| w.holds(ctx)))
+        .position(|entry| holds(&entry.when))
         .unwrap_or(pathway.assessments.len() - 1);
-    Decision {
-        ranked: picks,
-        avoided,
-        alerts,
-        assessment,
+}
+
+/// A set of option indices: its bits stay in place for up to 256 options.
+enum OptionSet {
+    Inline([u64; 4]),
+    Heap(Vec<u64>),
+}
+
+impl OptionSet {
+    fn new(options: usize) -> OptionSet {
+        if options <= 256 {
+            OptionSet::Inline([0; 4])
+        } else {
+            OptionSet::Heap(vec![0; options.div_ceil(64)])
+        }
+    }
+
+    fn words(&self) -> &[u64] {
+        match self {
+            OptionSet::Inline(words) => words,
+            OptionSet::Heap(words) => words,
+        }
+    }
+
+    fn insert(&mut self, option: usize) {
+        let words = match self {
+            OptionSet::Inline(words) => &mut words[..],
+            OptionSet::Heap(words) => words,
+        };
+        words[option / 64] |= 1 << (option % 64);
+    }
+
+    fn contains(&self, option: usize) -> bool {
+        self.words()[option / 64] & 1 << (option % 64) != 0
+    }
+}
+
+/// A list that keeps up to `N` items in place and moves to the heap only beyond them, so that the
+/// walk's short lists cost no allocation.
+enum ShortList<T, const N: usize> {
+    Inline { items: [T; N], len: usize },
+    Heap(Vec<T>),
+}
+
+impl<T: Copy + Default, const N: usize> ShortList<T, N> {
+    fn new() -> Self {
+        ShortList::Inline {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        match self {
+            ShortList::Inline { items, len } if *len < N => {
+                items[*len] = item;
+                *len += 1;
+            }
+            ShortList::Inline { items, .. } => {
+                let mut heap = Vec::with_capacity(2 * N);
+                heap.extend_from_slice(items);
+                heap.push(item);
+                *self = ShortList::Heap(heap);
+            }
+            ShortList::Heap(heap) => heap.push(item),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match self {
+            ShortList::Inline { items, len } => {
+                let mut kept = 0;
+                for index in 0..*len {
+                    if keep(&items[index]) {
+                        items[kept] = items[index];
+                        kept += 1;
+                    }
+                }
+                *len = kept;
+            }
+            ShortList::Heap(heap) => heap.retain(keep),
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for ShortList<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            ShortList::Inline { items, len } => &items[..*len],
+            ShortList::Heap(heap) => heap,
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::DerefMut for ShortList<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            ShortList::Inline { items, len } => &mut items[..*len],
+            ShortList::Heap(heap) => heap,
+        }
     }
 }
 
@@ -199,7 +314,8 @@ pub fn evaluate<'a>(
     let facts = Facts::from_request(request);
     let ctx = context(pathway, &facts, resolved);
     let mut steps = trace.then(Vec::new);
-    let decision = decide(pathway, &ctx, steps.as_mut());
+    let mut decision = Decision::new();
+    decide(pathway, &ctx, steps.as_mut(), &mut decision);
     let slot = resolved.region_slot;
     let row = ctx.row();
     let source_id = |source: &usize| pathway.sources[*source].id.as_str();
@@ -310,7 +426,8 @@ pub fn answer<'a>(
 ) -> Answered<'a> {
     let facts = Facts::from_request(request);
     let ctx = context(pathway, &facts, resolved);
-    let decision = decide(pathway, &ctx, None);
+    let mut decision = Decision::new();
+    decide(pathway, &ctx, None, &mut decision);
     write::answer(&ctx, &decision, out);
     Answered {
         top_option: decision
@@ -360,5 +477,38 @@ fn new_step<'a>(pathway: &'a Pathway, ctx: &Context, index: usize, applied: bool
         suppressed: Vec::new(),
         branch: None,
         next: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OptionSet, ShortList};
+
+    #[test]
+    fn a_short_list_moves_to_the_heap_when_full_and_keeps_its_order() {
+        let mut list: ShortList<usize, 2> = ShortList::new();
+        for item in 0..5 {
+            list.push(item);
+        }
+        assert!(matches!(list, ShortList::Heap(_)));
+        list.retain(|item| item % 2 == 0);
+        assert_eq!(*list, [0, 2, 4]);
+        let mut inline: ShortList<usize, 4> = ShortList::new();
+        inline.push(3);
+        inline.push(1);
+        inline.retain(|item| *item != 3);
+        assert_eq!(*inline, [1]);
+    }
+
+    #[test]
+    fn an_option_set_holds_what_was_inserted_in_place_or_on_the_heap() {
+        for options in [3, 256, 1000] {
+            let mut set = OptionSet::new(options);
+            set.insert(0);
+            set.insert(options - 1);
+            assert!(set.contains(0) && set.contains(options - 1));
+            assert!(!set.contains(1));
+            assert_eq!(matches!(set, OptionSet::Heap(_)), options > 256);
+        }
     }
 }

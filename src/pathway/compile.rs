@@ -1256,6 +1256,8 @@ impl Compiler {
             .map(|o| o.evidence_from.as_ref().and_then(|name| self.option(name)))
             .collect();
         let mut compiled = Vec::new();
+        // Per option and region slot: position of `evidence[0].strength` in the strength scale.
+        let mut strength_ranks = Vec::new();
         for (index, (option, category, criteria, served, mut evidence, mut ranks, codes)) in
             options.iter().cloned().enumerate()
         {
@@ -1319,8 +1321,21 @@ impl Compiler {
                 codes_json,
                 evidence,
                 citations,
-                strength_rank: ranks,
+                tie_order: vec![0; self.regions.len()],
             });
+            strength_ranks.push(ranks);
+        }
+        let mut orders = vec![(0..compiled.len()).collect::<Vec<usize>>(); self.regions.len()];
+        for (slot, order) in orders.iter_mut().enumerate() {
+            order.sort_by(|&a, &b| {
+                strength_ranks[a][slot]
+                    .cmp(&strength_ranks[b][slot])
+                    .then(compiled[a].invasiveness.cmp(&compiled[b].invasiveness))
+                    .then(compiled[a].id.cmp(&compiled[b].id))
+            });
+            for (place, &option) in order.iter().enumerate() {
+                compiled[option].tie_order[slot] = place;
+            }
         }
         compiled
     }

@@ -351,8 +351,9 @@ pub struct OptionDef {
     pub evidence: Vec<Vec<Evidence>>,
     /// Per region slot: the evidence sources, without repeats.
     pub citations: Vec<Vec<usize>>,
-    /// Per region slot: position of `evidence[0].strength` in the strength scale.
-    pub strength_rank: Vec<usize>,
+    /// Per region slot: the option's place among all options for offers of equal priority: by the
+    /// strength of `evidence[0]` (its position in the strength scale), then invasiveness, then id.
+    pub tie_order: Vec<usize>,
     /// Per region slot: `evidence` serialized once at load, written into responses as is.
     pub evidence_json: Vec<Box<RawValue>>,
     /// Per region slot: `codes` serialized once at load (`None` when there are none).
