@@ -24,6 +24,8 @@ struct Pick {
     priority: i32,
     node: usize,
     offer: usize,
+    /// The option's [`OptionDef::tie_order`] in the request's region.
+    tie_order: usize,
 }
 
 /// An avoided option and the first avoid entry that named it.
@@ -68,8 +70,10 @@ fn decide<'a>(
 ) {
     let slot = ctx.region_slot;
     let holds = |when: &Option<When>| when.as_ref().is_none_or(|when| when.holds(ctx));
+    let mut offered = OptionSet::new(pathway.options.len());
     let mut avoided = OptionSet::new(pathway.options.len());
-    let mut suppressed = OptionSet::new(pathway.options.len());
+    // Avoided or suppressed: never offered.
+    let mut excluded = OptionSet::new(pathway.options.len());
 
     let mut current = Some(pathway.start);
     while let Some(index) = current {
@@ -80,7 +84,8 @@ fn decide<'a>(
             .map(|_| new_step(pathway, ctx, index, applied));
         if applied {
             for (offer_index, offer) in node.offers.iter().enumerate() {
-                if !pathway.options[offer.option].serves[slot] || !holds(&offer.when) {
+                let option = &pathway.options[offer.option];
+                if !option.serves[slot] || !holds(&offer.when) {
                     continue;
                 }
                 let pick = Pick {
@@ -88,15 +93,17 @@ fn decide<'a>(
                     priority: offer.priority,
                     node: index,
                     offer: offer_index,
+                    tie_order: option.tie_order[slot],
                 };
-                match decision
+                if !offered.contains(offer.option) {
+                    offered.insert(offer.option);
+                    decision.ranked.push(pick);
+                } else if let Some(held) = decision
                     .ranked
                     .iter_mut()
-                    .find(|held| held.option == offer.option)
+                    .find(|held| held.option == offer.option && pick.priority > held.priority)
                 {
-                    Some(held) if pick.priority > held.priority => *held = pick,
-                    Some(_) => {}
-                    None => decision.ranked.push(pick),
+                    *held = pick;
                 }
                 if let Some(step) = step.as_mut() {
                     step.offered.push(&pathway.options[offer.option].id);
@@ -106,6 +113,7 @@ fn decide<'a>(
                 if !holds(&avoid.when) {
                     continue;
                 }
+                excluded.insert(avoid.option);
                 if !avoided.contains(avoid.option) {
                     avoided.insert(avoid.option);
                     decision.avoided.push(Avoided {
@@ -127,7 +135,7 @@ fn decide<'a>(
                 }
             }
             for &option in &node.suppress {
-                suppressed.insert(option);
+                excluded.insert(option);
                 if let Some(step) = step.as_mut() {
                     step.suppressed.push(&pathway.options[option].id);
                 }
@@ -160,13 +168,10 @@ fn decide<'a>(
 
     decision
         .ranked
-        .retain(|pick| !suppressed.contains(pick.option) && !avoided.contains(pick.option));
-    decision.ranked.sort_unstable_by_key(|pick| {
-        (
-            std::cmp::Reverse(pick.priority),
-            pathway.options[pick.option].tie_order[slot],
-        )
-    });
+        .retain(|pick| !excluded.contains(pick.option));
+    decision
+        .ranked
+        .sort_unstable_by_key(|pick| (std::cmp::Reverse(pick.priority), pick.tie_order));
     decision
         .alerts
         .sort_by_key(|alert| pathway.alerts[*alert].severity);

@@ -30,8 +30,9 @@ struct Step {
     on_false: Target,
 }
 
-/// One comparison, specialised to what it reads.
+/// One comparison, specialised to what it reads. (`repr(u8)` gives it a plain tag to dispatch on.)
 #[derive(Debug, Clone, Copy)]
+#[repr(u8)]
 enum Test {
     /// The value of an empty `all` (true) or `any` (false).
     Constant(bool),
@@ -85,11 +86,12 @@ impl When {
         let mut at = 0;
         loop {
             let step = &self.steps[at as usize];
-            at = if step.test.holds(ctx, readings) {
-                step.on_true
-            } else {
-                step.on_false
+            // Choice tests are the most common by far: they come first and inline.
+            let holds = match step.test {
+                Test::Choices { field, mask } => readings.choices[field as usize] & mask != 0,
+                _ => step.test.holds(ctx, readings),
             };
+            at = if holds { step.on_true } else { step.on_false };
             if at >= FAILS {
                 return at == HOLDS;
             }
@@ -215,7 +217,7 @@ fn bit(field: Field) -> u32 {
 }
 
 impl Test {
-    #[inline]
+    #[inline(never)]
     fn holds(&self, ctx: &Context, readings: &Readings) -> bool {
         let value = |field: Field| readings.values[field as usize];
         match *self {
