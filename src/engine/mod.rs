@@ -61,8 +61,9 @@ impl Decision {
 }
 
 /// Walks the pathway for one request's facts into an empty `decision`, recording each visited node
-/// in `trace` when given.
-fn decide<'a>(
+/// in `trace` when `TRACED` (and `trace` is given): the walk without a trace then compiles without
+/// any of the trace's bookkeeping.
+fn decide<'a, const TRACED: bool>(
     pathway: &'a Pathway,
     ctx: &Context,
     mut trace: Option<&mut Vec<TraceStep<'a>>>,
@@ -79,9 +80,10 @@ fn decide<'a>(
     while let Some(index) = current {
         let node = &pathway.nodes[index];
         let applied = holds(&node.guard);
-        let mut step = trace
-            .as_ref()
-            .map(|_| new_step(pathway, ctx, index, applied));
+        let mut step = match trace {
+            Some(_) if TRACED => Some(new_step(pathway, ctx, index, applied)),
+            _ => None,
+        };
         if applied {
             for (offer_index, offer) in node.offers.iter().enumerate() {
                 let option = &pathway.options[offer.option];
@@ -320,7 +322,10 @@ pub fn evaluate<'a>(
     let ctx = context(pathway, &facts, resolved);
     let mut steps = trace.then(Vec::new);
     let mut decision = Decision::new();
-    decide(pathway, &ctx, steps.as_mut(), &mut decision);
+    match steps.as_mut() {
+        Some(steps) => decide::<true>(pathway, &ctx, Some(steps), &mut decision),
+        None => decide::<false>(pathway, &ctx, None, &mut decision),
+    }
     let slot = resolved.region_slot;
     let row = ctx.row();
     let source_id = |source: &usize| pathway.sources[*source].id.as_str();
@@ -432,7 +437,7 @@ pub fn answer<'a>(
     let facts = Facts::from_request(request);
     let ctx = context(pathway, &facts, resolved);
     let mut decision = Decision::new();
-    decide(pathway, &ctx, None, &mut decision);
+    decide::<false>(pathway, &ctx, None, &mut decision);
     write::answer(&ctx, &decision, out);
     Answered {
         top_option: decision
