@@ -168,9 +168,11 @@ fn decide<'a, const TRACED: bool>(
         }
     }
 
-    decision
-        .ranked
-        .retain(|pick| !excluded.contains(pick.option));
+    if excluded.meets(&offered) {
+        decision
+            .ranked
+            .retain(|pick| !excluded.contains(pick.option));
+    }
     decision
         .ranked
         .sort_unstable_by_key(|pick| (std::cmp::Reverse(pick.priority), pick.tie_order));
@@ -217,6 +219,11 @@ impl OptionSet {
 
     fn contains(&self, option: usize) -> bool {
         self.words()[option / 64] & 1 << (option % 64) != 0
+    }
+
+    /// Whether the two sets share an option.
+    fn meets(&self, other: &OptionSet) -> bool {
+        (self.words().iter().zip(other.words())).any(|(a, b)| a & b != 0)
     }
 }
 
@@ -289,6 +296,7 @@ impl<T, const N: usize> std::ops::DerefMut for ShortList<T, N> {
 }
 
 /// The status of a criterion for this request.
+#[inline]
 fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
     match (&criterion.unknown_when, &criterion.met_when) {
         (_, None) => CriterionStatus::Unknown,
@@ -518,6 +526,11 @@ mod tests {
             set.insert(options - 1);
             assert!(set.contains(0) && set.contains(options - 1));
             assert!(!set.contains(1));
+            let mut other = OptionSet::new(options);
+            other.insert(1);
+            assert!(!set.meets(&other));
+            other.insert(options - 1);
+            assert!(set.meets(&other));
             assert_eq!(matches!(set, OptionSet::Heap(_)), options > 256);
         }
     }

@@ -89,6 +89,15 @@ impl When {
             // Choice tests are the most common by far: they come first and inline.
             let holds = match step.test {
                 Test::Choices { field, mask } => readings.choices[field as usize] & mask != 0,
+                Test::Bounds {
+                    field,
+                    param,
+                    scope: Scope::Current,
+                    test,
+                } => {
+                    readings.given & bit(field) != 0
+                        && test.holds(&ctx.limits[param], readings.values[field as usize])
+                }
                 _ => step.test.holds(ctx, readings),
             };
             at = if holds { step.on_true } else { step.on_false };
@@ -262,17 +271,22 @@ fn param_holds(op: Op, fact: f64, param: &ParamValue) -> bool {
 
 #[inline(always)]
 fn bounds_hold(ctx: &Context, fact: f64, param: usize, scope: Scope, test: BoundTest) -> bool {
-    let meets = |limits: &Limits| {
+    let meets = |limits: &Limits| test.holds(limits, fact);
+    match scope {
+        Scope::Current => meets(&ctx.limits[param]),
+        _ => other_profiles_hold(ctx, param, scope, meets),
+    }
+}
+
+impl BoundTest {
+    #[inline(always)]
+    fn holds(self, limits: &Limits, fact: f64) -> bool {
         limits.bounded
-            && match test {
+            && match self {
                 BoundTest::Meets => !limits.short_of(fact) && !limits.exceeds(fact),
                 BoundTest::ShortOf => limits.short_of(fact),
                 BoundTest::Exceeds => limits.exceeds(fact),
             }
-    };
-    match scope {
-        Scope::Current => meets(&ctx.limits[param]),
-        _ => other_profiles_hold(ctx, param, scope, meets),
     }
 }
 
