@@ -141,54 +141,108 @@ pub enum Fact {
 #[derive(Debug, Clone)]
 pub struct Facts {
     values: [Fact; Field::COUNT],
+    /// The same facts as conditions read them.
+    pub readings: Readings,
+}
+
+/// Bit sets over fields hold one bit per field.
+const _: () = assert!(Field::COUNT <= 32);
+
+/// One request's facts reduced to what conditions test, built once per request: each comparison
+/// then reads a number or tests a bit instead of converting a [`Fact`]. A field's type is fixed, so
+/// whether a given fact is a number, a choice, ... is known from its field.
+#[derive(Debug, Clone)]
+pub struct Readings {
+    /// Bit `field` set when the fact is given.
+    pub given: u32,
+    /// Numbers as they are, durations in seconds, booleans as 0 or 1, choices as their index.
+    pub values: [f64; Field::COUNT],
+    /// A choice as the bit of its index, a boolean as bit 0 (false) or bit 1 (true), a choice list
+    /// as its bits; 0 when absent.
+    pub choices: [u32; Field::COUNT],
+}
+
+impl Readings {
+    /// No fact given.
+    const NONE: Readings = Readings {
+        given: 0,
+        values: [0.0; Field::COUNT],
+        choices: [0; Field::COUNT],
+    };
 }
 
 impl Facts {
+    /// The request's facts. Each is written straight into both forms (a test checks that a request
+    /// giving every field gives every fact).
     pub fn from_request(request: &TriageRequest) -> Facts {
-        let previous = request.previous_block.as_ref();
-        let choice = |index: usize| Fact::Choice(index as u8);
-        let optional_choice =
-            |index: Option<usize>| index.map_or(Fact::Absent, |i| Fact::Choice(i as u8));
-        let optional_number = |value: Option<f64>| value.map_or(Fact::Absent, Fact::Number);
-        let values: [Fact; Field::COUNT] = std::array::from_fn(|i| match Field::ALL[i] {
-            Field::Region => choice(request.region.index()),
-            Field::Procedure => choice(request.procedure.index()),
-            Field::PercentRelief => Fact::Number(request.percent_relief),
-            Field::ReliefDuration => Fact::Duration(request.relief_duration),
-            Field::ReliefOngoing => Fact::Boolean(request.relief_ongoing),
-            Field::RadicularSymptoms => Fact::Boolean(request.radicular_symptoms),
-            Field::BlockNumber => Fact::Number(f64::from(request.block_number)),
-            Field::PreviousBlock => previous.map_or(Fact::Absent, |_| Fact::Present),
-            Field::PreviousPercentRelief => optional_number(previous.map(|p| p.percent_relief)),
-            Field::PreviousReliefDuration => {
-                previous.map_or(Fact::Absent, |p| Fact::Duration(p.relief_duration))
+        let mut facts = Facts::blank();
+        facts.choice(Field::Region, request.region.index());
+        facts.choice(Field::Procedure, request.procedure.index());
+        facts.number(Field::PercentRelief, request.percent_relief);
+        facts.duration(Field::ReliefDuration, request.relief_duration);
+        facts.boolean(Field::ReliefOngoing, request.relief_ongoing);
+        facts.boolean(Field::RadicularSymptoms, request.radicular_symptoms);
+        facts.number(Field::BlockNumber, f64::from(request.block_number));
+        if let Some(previous) = &request.previous_block {
+            facts.set(Field::PreviousBlock, Fact::Present, 0.0, 0);
+            facts.number(Field::PreviousPercentRelief, previous.percent_relief);
+            facts.duration(Field::PreviousReliefDuration, previous.relief_duration);
+            if let Some(anesthetic) = previous.anesthetic {
+                facts.choice(Field::PreviousAnesthetic, anesthetic.index());
             }
-            Field::PreviousAnesthetic => {
-                optional_choice(previous.and_then(|p| p.anesthetic).map(Anesthetic::index))
-            }
-            Field::Anesthetic => optional_choice(request.anesthetic.map(Anesthetic::index)),
-            Field::Guidance => choice(request.guidance.index()),
-            Field::RedFlags => Fact::ChoiceSet(
-                request
-                    .red_flags
-                    .iter()
-                    .fold(0, |bits, flag| bits | 1 << flag.index()),
-            ),
-            Field::PainDurationMonths => optional_number(request.pain_duration_months),
-            Field::ConservativeCareWeeks => optional_number(request.conservative_care_weeks),
-            Field::RecentImaging => Fact::Boolean(request.recent_imaging),
-            Field::RfaContraindicated => Fact::Boolean(request.rfa_contraindicated),
-            Field::PsychosocialRisk => Fact::Boolean(request.psychosocial_risk),
-            Field::SpinalInstability => Fact::Boolean(request.spinal_instability),
-            Field::SacroiliacSigns => Fact::Boolean(request.sacroiliac_signs),
-        });
-        Facts { values }
+        }
+        if let Some(anesthetic) = request.anesthetic {
+            facts.choice(Field::Anesthetic, anesthetic.index());
+        }
+        facts.choice(Field::Guidance, request.guidance.index());
+        let red_flags = (request.red_flags.iter()).fold(0, |bits, flag| bits | 1 << flag.index());
+        facts.set(Field::RedFlags, Fact::ChoiceSet(red_flags), 0.0, red_flags);
+        if let Some(months) = request.pain_duration_months {
+            facts.number(Field::PainDurationMonths, months);
+        }
+        if let Some(weeks) = request.conservative_care_weeks {
+            facts.number(Field::ConservativeCareWeeks, weeks);
+        }
+        facts.boolean(Field::RecentImaging, request.recent_imaging);
+        facts.boolean(Field::RfaContraindicated, request.rfa_contraindicated);
+        facts.boolean(Field::PsychosocialRisk, request.psychosocial_risk);
+        facts.boolean(Field::SpinalInstability, request.spinal_instability);
+        facts.boolean(Field::SacroiliacSigns, request.sacroiliac_signs);
+        facts
+    }
+
+    /// Gives a fact, with its value and choice bits as [`Readings`] holds them.
+    #[inline(always)]
+    fn set(&mut self, field: Field, fact: Fact, value: f64, choices: u32) {
+        let index = field as usize;
+        self.values[index] = fact;
+        self.readings.given |= 1 << index;
+        self.readings.values[index] = value;
+        self.readings.choices[index] = choices;
+    }
+
+    fn number(&mut self, field: Field, value: f64) {
+        self.set(field, Fact::Number(value), value, 0);
+    }
+
+    fn duration(&mut self, field: Field, duration: Duration) {
+        self.set(field, Fact::Duration(duration), duration.seconds(), 0);
+    }
+
+    fn boolean(&mut self, field: Field, flag: bool) {
+        let bit = u8::from(flag);
+        self.set(field, Fact::Boolean(flag), f64::from(bit), 1 << bit);
+    }
+
+    fn choice(&mut self, field: Field, index: usize) {
+        self.set(field, Fact::Choice(index as u8), index as f64, 1 << index);
     }
 
     /// Facts with every value absent, for text that names parameters only.
     pub fn blank() -> Facts {
         Facts {
             values: [Fact::Absent; Field::COUNT],
+            readings: Readings::NONE,
         }
     }
 
@@ -312,6 +366,25 @@ mod tests {
             fact_json(Field::RedFlags, facts.get(Field::RedFlags)),
             serde_json::json!(["suspected_fracture"])
         );
+    }
+
+    #[test]
+    fn a_request_giving_every_field_gives_every_fact() {
+        let request = crate::request::parse(
+            br#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":85,
+            "relief_duration":{"value":2,"unit":"h"},"radicular_symptoms":false,"relief_ongoing":true,
+            "block_number":2,"previous_block":{"percent_relief":90,"relief_duration":{"value":3,"unit":"h"},
+            "anesthetic":"lidocaine"},"anesthetic":"bupivacaine","guidance":"fluoroscopy","red_flags":[],
+            "pain_duration_months":6,"conservative_care_weeks":12,"recent_imaging":true,
+            "rfa_contraindicated":false,"psychosocial_risk":false,"spinal_instability":false,
+            "sacroiliac_signs":false}"#,
+        )
+        .unwrap();
+        let facts = Facts::from_request(&request);
+        for field in Field::ALL {
+            assert_ne!(facts.get(*field), Fact::Absent, "{}", field.name());
+        }
+        assert_eq!(facts.readings.given, (1 << Field::COUNT) - 1);
     }
 
     #[test]

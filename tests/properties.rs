@@ -1,14 +1,19 @@
 //! Property tests on the embedded pathway: no input makes the parser or the engine panic; every valid
-//! request (contract 4.1, cross-field rules respected) gets a well-formed answer; and two separate
-//! processes give the same bytes.
+//! request (contract 4.1, cross-field rules respected) gets a well-formed answer; the compiled
+//! conditions the engine evaluates agree with the reference semantics; and two separate processes
+//! give the same bytes.
 
-use facet_triage::pathway::PathwaySet;
+use facet_triage::facts::Facts;
+use facet_triage::pathway::condition::Context;
+use facet_triage::pathway::program::When;
+use facet_triage::pathway::{Pathway, PathwaySet, Route};
 use facet_triage::request;
 use facet_triage::triage::triage;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::collections::HashSet;
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
@@ -339,6 +344,72 @@ proptest! {
         let resolved = pathway.resolve(&request).unwrap();
         let response = facet_triage::engine::evaluate(pathway, &request, resolved, false);
         assert_eq!(outcome.body, serde_json::to_vec(&response).unwrap());
+    }
+}
+
+/// The embedded pathway and the fixture pathways.
+fn every_pathway() -> &'static [std::sync::Arc<Pathway>] {
+    static ALL: OnceLock<Vec<std::sync::Arc<Pathway>>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pathways");
+        let mut all: Vec<_> = pathways().iter().cloned().collect();
+        for dir in ["capabilities", "other"] {
+            let set = PathwaySet::load_dir(&fixtures.join(dir))
+                .unwrap_or_else(|errors| panic!("fixture {dir} loads:\n{errors}"));
+            all.extend(set.iter().cloned());
+        }
+        all
+    })
+}
+
+/// Every condition of a pathway, wherever it stands.
+fn conditions(pathway: &Pathway) -> Vec<&When> {
+    let mut all = Vec::new();
+    for node in &pathway.nodes {
+        all.extend(&node.guard);
+        all.extend(node.offers.iter().filter_map(|offer| offer.when.as_ref()));
+        all.extend(node.avoids.iter().filter_map(|avoid| avoid.when.as_ref()));
+        if let Route::Decide { branches, .. } = &node.route {
+            all.extend(branches.iter().map(|branch| &branch.when));
+        }
+    }
+    all.extend(pathway.assessments.iter().filter_map(|a| a.when.as_ref()));
+    for criterion in &pathway.criteria {
+        all.extend(&criterion.unknown_when);
+        all.extend(&criterion.met_when);
+    }
+    all
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// The compiled programs and `Condition::eval` agree on every condition, under every profile
+    /// and region of every pathway.
+    #[test]
+    fn compiled_conditions_agree_with_the_reference(request in valid_request()) {
+        let request = request::parse(request.to_string().as_bytes()).unwrap();
+        let facts = Facts::from_request(&request);
+        for pathway in every_pathway() {
+            let whens = conditions(pathway);
+            assert!(!whens.is_empty());
+            for profile in 0..pathway.profiles.len() {
+                for slot in 0..pathway.regions.len() {
+                    let ctx = Context::new(pathway, &facts, profile, slot);
+                    for when in &whens {
+                        prop_assert_eq!(
+                            when.holds(&ctx),
+                            when.condition.eval(&ctx),
+                            "{} ({}, slot {}): {:?}",
+                            pathway.id,
+                            pathway.profiles[profile].id,
+                            slot,
+                            when.condition
+                        );
+                    }
+                }
+            }
+        }
     }
 }
 

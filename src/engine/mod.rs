@@ -12,21 +12,24 @@ pub use response::*;
 
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
+use crate::pathway::program::When;
 use crate::pathway::{Criterion, OptionDef, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
 
 /// An offered option and the offer that won for it: the highest priority, first offered on a tie.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Pick {
     option: usize,
     priority: i32,
     node: usize,
     offer: usize,
+    /// The option's [`OptionDef::tie_order`] in the request's region.
+    tie_order: usize,
 }
 
 /// An avoided option and the first avoid entry that named it.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Avoided {
     option: usize,
     node: usize,
@@ -37,39 +40,54 @@ struct Avoided {
 /// writer are built from it.
 struct Decision {
     /// Offered options, best first.
-    ranked: Vec<Pick>,
+    ranked: ShortList<Pick, 16>,
     /// Avoided options, in the order the walk met them.
-    avoided: Vec<Avoided>,
+    avoided: ShortList<Avoided, 8>,
     /// Raised alerts, most severe first.
-    alerts: Vec<usize>,
+    alerts: ShortList<usize, 8>,
     /// The assessment entry that applies.
     assessment: usize,
 }
 
-/// Walks the pathway for one request's facts, recording each visited node in `trace` when given.
-fn decide<'a>(
+impl Decision {
+    fn new() -> Decision {
+        Decision {
+            ranked: ShortList::new(),
+            avoided: ShortList::new(),
+            alerts: ShortList::new(),
+            assessment: 0,
+        }
+    }
+}
+
+/// Walks the pathway for one request's facts into an empty `decision`, recording each visited node
+/// in `trace` when `TRACED` (and `trace` is given): the walk without a trace then compiles without
+/// any of the trace's bookkeeping.
+fn decide<'a, const TRACED: bool>(
     pathway: &'a Pathway,
     ctx: &Context,
     mut trace: Option<&mut Vec<TraceStep<'a>>>,
-) -> Decision {
+    decision: &mut Decision,
+) {
     let slot = ctx.region_slot;
-    let mut picks: Vec<Pick> = Vec::with_capacity(8);
-    let mut avoided: Vec<Avoided> = Vec::new();
-    let mut suppressed: Vec<usize> = Vec::new();
-    let mut alerts: Vec<usize> = Vec::new();
+    let holds = |when: &Option<When>| when.as_ref().is_none_or(|when| when.holds(ctx));
+    let mut offered = OptionSet::new(pathway.options.len());
+    let mut avoided = OptionSet::new(pathway.options.len());
+    // Avoided or suppressed: never offered.
+    let mut excluded = OptionSet::new(pathway.options.len());
 
     let mut current = Some(pathway.start);
     while let Some(index) = current {
         let node = &pathway.nodes[index];
-        let applied = node.guard.as_ref().is_none_or(|guard| guard.eval(ctx));
-        let mut step = trace
-            .as_ref()
-            .map(|_| new_step(pathway, ctx, index, applied));
+        let applied = holds(&node.guard);
+        let mut step = match trace {
+            Some(_) if TRACED => Some(new_step(pathway, ctx, index, applied)),
+            _ => None,
+        };
         if applied {
             for (offer_index, offer) in node.offers.iter().enumerate() {
-                if !pathway.options[offer.option].serves[slot]
-                    || !offer.when.as_ref().is_none_or(|w| w.eval(ctx))
-                {
+                let option = &pathway.options[offer.option];
+                if !option.serves[slot] || !holds(&offer.when) {
                     continue;
                 }
                 let pick = Pick {
@@ -77,22 +95,30 @@ fn decide<'a>(
                     priority: offer.priority,
                     node: index,
                     offer: offer_index,
+                    tie_order: option.tie_order[slot],
                 };
-                match picks.iter_mut().find(|held| held.option == offer.option) {
-                    Some(held) if pick.priority > held.priority => *held = pick,
-                    Some(_) => {}
-                    None => picks.push(pick),
+                if !offered.contains(offer.option) {
+                    offered.insert(offer.option);
+                    decision.ranked.push(pick);
+                } else if let Some(held) = decision
+                    .ranked
+                    .iter_mut()
+                    .find(|held| held.option == offer.option && pick.priority > held.priority)
+                {
+                    *held = pick;
                 }
                 if let Some(step) = step.as_mut() {
                     step.offered.push(&pathway.options[offer.option].id);
                 }
             }
             for (avoid_index, avoid) in node.avoids.iter().enumerate() {
-                if !avoid.when.as_ref().is_none_or(|w| w.eval(ctx)) {
+                if !holds(&avoid.when) {
                     continue;
                 }
-                if !avoided.iter().any(|held| held.option == avoid.option) {
-                    avoided.push(Avoided {
+                excluded.insert(avoid.option);
+                if !avoided.contains(avoid.option) {
+                    avoided.insert(avoid.option);
+                    decision.avoided.push(Avoided {
                         option: avoid.option,
                         node: index,
                         avoid: avoid_index,
@@ -103,15 +129,15 @@ fn decide<'a>(
                 }
             }
             for &alert in &node.alerts {
-                if !alerts.contains(&alert) {
-                    alerts.push(alert);
+                if !decision.alerts.contains(&alert) {
+                    decision.alerts.push(alert);
                 }
                 if let Some(step) = step.as_mut() {
                     step.alerts.push(&pathway.alerts[alert].code);
                 }
             }
             for &option in &node.suppress {
-                suppressed.push(option);
+                excluded.insert(option);
                 if let Some(step) = step.as_mut() {
                     step.suppressed.push(&pathway.options[option].id);
                 }
@@ -124,7 +150,7 @@ fn decide<'a>(
                 branches,
                 otherwise,
             } => {
-                let taken = branches.iter().position(|branch| branch.when.eval(ctx));
+                let taken = branches.iter().position(|branch| branch.when.holds(ctx));
                 if let Some(step) = step.as_mut() {
                     step.branch = Some(match taken {
                         Some(i) => format!("branch {}: {}", i + 1, branches[i].label),
@@ -134,44 +160,148 @@ fn decide<'a>(
                 Some(taken.map_or(*otherwise, |i| branches[i].to))
             }
         };
-        if let (Some(steps), Some(mut step)) = (trace.as_mut(), step) {
+        if let Some(steps) = trace.as_mut()
+            && let Some(mut step) = step
+        {
             step.next = current.map(|next| pathway.nodes[next].id.as_str());
             steps.push(step);
         }
     }
 
-    picks.retain(|pick| {
-        !suppressed.contains(&pick.option) && !avoided.iter().any(|a| a.option == pick.option)
-    });
-    picks.sort_unstable_by(|a, b| {
-        let (oa, ob) = (&pathway.options[a.option], &pathway.options[b.option]);
-        b.priority
-            .cmp(&a.priority)
-            .then(oa.strength_rank[slot].cmp(&ob.strength_rank[slot]))
-            .then(oa.invasiveness.cmp(&ob.invasiveness))
-            .then(oa.id.cmp(&ob.id))
-    });
-    alerts.sort_by_key(|alert| pathway.alerts[*alert].severity);
+    if excluded.meets(&offered) {
+        decision
+            .ranked
+            .retain(|pick| !excluded.contains(pick.option));
+    }
+    decision
+        .ranked
+        .sort_unstable_by_key(|pick| (std::cmp::Reverse(pick.priority), pick.tie_order));
+    decision
+        .alerts
+        .sort_by_key(|alert| pathway.alerts[*alert].severity);
     // A validated pathway ends its assessments with an entry without `when`.
-    let assessment = pathway
+    decision.assessment = pathway
         .assessments
         .iter()
-        .position(|entry| entry.when.as_ref().is_none_or(|w| w.eval(ctx)))
+        .position(|entry| holds(&entry.when))
         .unwrap_or(pathway.assessments.len() - 1);
-    Decision {
-        ranked: picks,
-        avoided,
-        alerts,
-        assessment,
+}
+
+/// A set of option indices: its bits stay in place for up to 256 options.
+enum OptionSet {
+    Inline([u64; 4]),
+    Heap(Vec<u64>),
+}
+
+impl OptionSet {
+    fn new(options: usize) -> OptionSet {
+        if options <= 256 {
+            OptionSet::Inline([0; 4])
+        } else {
+            OptionSet::Heap(vec![0; options.div_ceil(64)])
+        }
+    }
+
+    fn words(&self) -> &[u64] {
+        match self {
+            OptionSet::Inline(words) => words,
+            OptionSet::Heap(words) => words,
+        }
+    }
+
+    fn insert(&mut self, option: usize) {
+        let words = match self {
+            OptionSet::Inline(words) => &mut words[..],
+            OptionSet::Heap(words) => words,
+        };
+        words[option / 64] |= 1 << (option % 64);
+    }
+
+    fn contains(&self, option: usize) -> bool {
+        self.words()[option / 64] & 1 << (option % 64) != 0
+    }
+
+    /// Whether the two sets share an option.
+    fn meets(&self, other: &OptionSet) -> bool {
+        (self.words().iter().zip(other.words())).any(|(a, b)| a & b != 0)
+    }
+}
+
+/// A list that keeps up to `N` items in place and moves to the heap only beyond them, so that the
+/// walk's short lists cost no allocation.
+enum ShortList<T, const N: usize> {
+    Inline { items: [T; N], len: usize },
+    Heap(Vec<T>),
+}
+
+impl<T: Copy + Default, const N: usize> ShortList<T, N> {
+    fn new() -> Self {
+        ShortList::Inline {
+            items: [T::default(); N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        match self {
+            ShortList::Inline { items, len } if *len < N => {
+                items[*len] = item;
+                *len += 1;
+            }
+            ShortList::Inline { items, .. } => {
+                let mut heap = Vec::with_capacity(2 * N);
+                heap.extend_from_slice(items);
+                heap.push(item);
+                *self = ShortList::Heap(heap);
+            }
+            ShortList::Heap(heap) => heap.push(item),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        match self {
+            ShortList::Inline { items, len } => {
+                let mut kept = 0;
+                for index in 0..*len {
+                    if keep(&items[index]) {
+                        items[kept] = items[index];
+                        kept += 1;
+                    }
+                }
+                *len = kept;
+            }
+            ShortList::Heap(heap) => heap.retain(keep),
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::Deref for ShortList<T, N> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        match self {
+            ShortList::Inline { items, len } => &items[..*len],
+            ShortList::Heap(heap) => heap,
+        }
+    }
+}
+
+impl<T, const N: usize> std::ops::DerefMut for ShortList<T, N> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        match self {
+            ShortList::Inline { items, len } => &mut items[..*len],
+            ShortList::Heap(heap) => heap,
+        }
     }
 }
 
 /// The status of a criterion for this request.
+#[inline]
 fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
     match (&criterion.unknown_when, &criterion.met_when) {
         (_, None) => CriterionStatus::Unknown,
-        (Some(unknown), _) if unknown.eval(ctx) => CriterionStatus::Unknown,
-        (_, Some(met)) if met.eval(ctx) => CriterionStatus::Met,
+        (Some(unknown), _) if unknown.holds(ctx) => CriterionStatus::Unknown,
+        (_, Some(met)) if met.holds(ctx) => CriterionStatus::Met,
         _ => CriterionStatus::Unmet,
     }
 }
@@ -199,7 +329,11 @@ pub fn evaluate<'a>(
     let facts = Facts::from_request(request);
     let ctx = context(pathway, &facts, resolved);
     let mut steps = trace.then(Vec::new);
-    let decision = decide(pathway, &ctx, steps.as_mut());
+    let mut decision = Decision::new();
+    match steps.as_mut() {
+        Some(steps) => decide::<true>(pathway, &ctx, Some(steps), &mut decision),
+        None => decide::<false>(pathway, &ctx, None, &mut decision),
+    }
     let slot = resolved.region_slot;
     let row = ctx.row();
     let source_id = |source: &usize| pathway.sources[*source].id.as_str();
@@ -310,7 +444,8 @@ pub fn answer<'a>(
 ) -> Answered<'a> {
     let facts = Facts::from_request(request);
     let ctx = context(pathway, &facts, resolved);
-    let decision = decide(pathway, &ctx, None);
+    let mut decision = Decision::new();
+    decide::<false>(pathway, &ctx, None, &mut decision);
     write::answer(&ctx, &decision, out);
     Answered {
         top_option: decision
@@ -322,12 +457,7 @@ pub fn answer<'a>(
 }
 
 fn context<'a>(pathway: &'a Pathway, facts: &'a Facts, resolved: Resolved) -> Context<'a> {
-    Context {
-        pathway,
-        facts,
-        profile: resolved.profile,
-        region_slot: resolved.region_slot,
-    }
+    Context::new(pathway, facts, resolved.profile, resolved.region_slot)
 }
 
 fn new_step<'a>(pathway: &'a Pathway, ctx: &Context, index: usize, applied: bool) -> TraceStep<'a> {
@@ -365,5 +495,43 @@ fn new_step<'a>(pathway: &'a Pathway, ctx: &Context, index: usize, applied: bool
         suppressed: Vec::new(),
         branch: None,
         next: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{OptionSet, ShortList};
+
+    #[test]
+    fn a_short_list_moves_to_the_heap_when_full_and_keeps_its_order() {
+        let mut list: ShortList<usize, 2> = ShortList::new();
+        for item in 0..5 {
+            list.push(item);
+        }
+        assert!(matches!(list, ShortList::Heap(_)));
+        list.retain(|item| item % 2 == 0);
+        assert_eq!(*list, [0, 2, 4]);
+        let mut inline: ShortList<usize, 4> = ShortList::new();
+        inline.push(3);
+        inline.push(1);
+        inline.retain(|item| *item != 3);
+        assert_eq!(*inline, [1]);
+    }
+
+    #[test]
+    fn an_option_set_holds_what_was_inserted_in_place_or_on_the_heap() {
+        for options in [3, 256, 1000] {
+            let mut set = OptionSet::new(options);
+            set.insert(0);
+            set.insert(options - 1);
+            assert!(set.contains(0) && set.contains(options - 1));
+            assert!(!set.contains(1));
+            let mut other = OptionSet::new(options);
+            other.insert(1);
+            assert!(!set.meets(&other));
+            other.insert(options - 1);
+            assert!(set.meets(&other));
+            assert_eq!(matches!(set, OptionSet::Heap(_)), options > 256);
+        }
     }
 }

@@ -6,6 +6,7 @@
 use super::condition::{BoundTest, Condition, Op, Operand, Scope};
 use super::error::{LoadErrors, Positions};
 use super::file::{self, ConditionFile, Name, PathwayFile};
+use super::program::When;
 use super::template::{Names, Template};
 use super::*;
 use crate::facts::{FactType, Facts};
@@ -343,8 +344,13 @@ impl Compiler {
             let unknown_when = criterion
                 .unknown_when
                 .as_ref()
-                .and_then(|c| self.condition(c));
-            let met_when = criterion.met_when.as_ref().and_then(|c| self.condition(c));
+                .and_then(|c| self.condition(c))
+                .map(When::new);
+            let met_when = criterion
+                .met_when
+                .as_ref()
+                .and_then(|c| self.condition(c))
+                .map(When::new);
             criterion_texts.push(text);
             criteria.push(Criterion {
                 id: criterion.id.get_ref().clone(),
@@ -402,6 +408,11 @@ impl Compiler {
             sources,
             profiles,
             parameters,
+            param_limits: param_table
+                .iter()
+                .flatten()
+                .map(super::Limits::of)
+                .collect(),
             param_table: param_table?,
             groups: {
                 let mut groups: Vec<Group> = self
@@ -434,12 +445,12 @@ impl Compiler {
             .map(|template| {
                 (0..rows)
                     .map(|row| {
-                        let ctx = condition::Context {
-                            pathway: &pathway,
-                            facts: &blank,
-                            profile: row / pathway.regions.len(),
-                            region_slot: row % pathway.regions.len(),
-                        };
+                        let ctx = condition::Context::new(
+                            &pathway,
+                            &blank,
+                            row / pathway.regions.len(),
+                            row % pathway.regions.len(),
+                        );
                         template
                             .as_ref()
                             .map(|t| t.to_string(&ctx))
@@ -459,7 +470,7 @@ impl Compiler {
                 for (index, branch) in branches.iter().enumerate() {
                     if branch.label.is_empty() {
                         let mut words = String::new();
-                        branch.when.describe(&pathway, &mut words);
+                        branch.when.condition.describe(&pathway, &mut words);
                         described.push((node, index, words));
                     }
                 }
@@ -1245,6 +1256,8 @@ impl Compiler {
             .map(|o| o.evidence_from.as_ref().and_then(|name| self.option(name)))
             .collect();
         let mut compiled = Vec::new();
+        // Per option and region slot: position of `evidence[0].strength` in the strength scale.
+        let mut strength_ranks = Vec::new();
         for (index, (option, category, criteria, served, mut evidence, mut ranks, codes)) in
             options.iter().cloned().enumerate()
         {
@@ -1308,8 +1321,21 @@ impl Compiler {
                 codes_json,
                 evidence,
                 citations,
-                strength_rank: ranks,
+                tie_order: vec![0; self.regions.len()],
             });
+            strength_ranks.push(ranks);
+        }
+        let mut orders = vec![(0..compiled.len()).collect::<Vec<usize>>(); self.regions.len()];
+        for (slot, order) in orders.iter_mut().enumerate() {
+            order.sort_by(|&a, &b| {
+                strength_ranks[a][slot]
+                    .cmp(&strength_ranks[b][slot])
+                    .then(compiled[a].invasiveness.cmp(&compiled[b].invasiveness))
+                    .then(compiled[a].id.cmp(&compiled[b].id))
+            });
+            for (place, &option) in order.iter().enumerate() {
+                compiled[option].tie_order[slot] = place;
+            }
         }
         compiled
     }
@@ -1340,7 +1366,7 @@ impl Compiler {
             if let (Some(response), Some(summary)) = (response, summary) {
                 assessments.push(Assessment {
                     response,
-                    when: when.flatten(),
+                    when: when.flatten().map(When::new),
                     summary,
                 });
             }
@@ -1360,7 +1386,11 @@ impl Compiler {
         let start = self.lookup(&node_map, "node", start_name);
         let mut nodes = Vec::new();
         for node in files {
-            let guard = node.when.as_ref().and_then(|c| self.condition(c));
+            let guard = node
+                .when
+                .as_ref()
+                .and_then(|c| self.condition(c))
+                .map(When::new);
             let mut offers = Vec::new();
             for offer in &node.offer {
                 let option = self.option(&offer.option);
@@ -1376,7 +1406,7 @@ impl Compiler {
                         option,
                         priority: offer.priority,
                         rationale,
-                        when: when.flatten(),
+                        when: when.flatten().map(When::new),
                         citations,
                     });
                 }
@@ -1395,7 +1425,7 @@ impl Compiler {
                     avoids.push(Avoid {
                         option,
                         reason,
-                        when: when.flatten(),
+                        when: when.flatten().map(When::new),
                         citations,
                     });
                 }
@@ -1440,7 +1470,7 @@ impl Compiler {
                             branches: branches
                                 .into_iter()
                                 .map(|(when, to, label)| Branch {
-                                    when,
+                                    when: When::new(when),
                                     to,
                                     label: label.unwrap_or_default(),
                                 })
@@ -1484,14 +1514,14 @@ impl Compiler {
                 .iter()
                 .chain(offers.iter().filter_map(|o| o.when.as_ref()))
                 .chain(avoids.iter().filter_map(|a| a.when.as_ref()));
-            for condition in conditions {
-                condition.collect_fields(&mut reads);
-                condition.collect_params(&mut reads_params);
+            for when in conditions {
+                when.condition.collect_fields(&mut reads);
+                when.condition.collect_params(&mut reads_params);
             }
             if let Some(Route::Decide { branches, .. }) = &route {
                 for branch in branches {
-                    branch.when.collect_fields(&mut reads);
-                    branch.when.collect_params(&mut reads_params);
+                    branch.when.condition.collect_fields(&mut reads);
+                    branch.when.condition.collect_params(&mut reads_params);
                 }
             }
             reads.sort();

@@ -1,6 +1,6 @@
 //! Compiled conditions: typed, resolved to indices, and evaluated without any lookup by name.
 
-use super::{ParamValue, Pathway};
+use super::{Limits, ParamValue, Pathway};
 use crate::facts::{Fact, Facts, Field};
 use std::fmt::Write;
 
@@ -27,7 +27,7 @@ impl Op {
         }
     }
 
-    fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
+    pub(super) fn holds<T: PartialOrd>(self, left: T, right: T) -> bool {
         match self {
             Op::Eq => left == right,
             Op::Ne => left != right,
@@ -123,9 +123,29 @@ pub struct Context<'a> {
     pub facts: &'a Facts,
     pub profile: usize,
     pub region_slot: usize,
+    /// The parameter values of the profile and region (see [`Pathway::row_params`]).
+    pub params: &'a [ParamValue],
+    /// Their bounds as tests read them (see [`Pathway::row_limits`]).
+    pub limits: &'a [Limits],
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    pub fn new(
+        pathway: &'a Pathway,
+        facts: &'a Facts,
+        profile: usize,
+        region_slot: usize,
+    ) -> Context<'a> {
+        Context {
+            pathway,
+            facts,
+            profile,
+            region_slot,
+            params: pathway.row_params(profile, region_slot),
+            limits: pathway.row_limits(profile, region_slot),
+        }
+    }
+
     /// The row of the request's profile and region (see [`Pathway::row`]).
     #[inline]
     pub fn row(&self) -> usize {
@@ -133,9 +153,8 @@ impl Context<'_> {
     }
 
     #[inline]
-    pub fn param(&self, param: usize) -> &ParamValue {
-        self.pathway
-            .param_value(self.profile, self.region_slot, param)
+    pub fn param(&self, param: usize) -> &'a ParamValue {
+        &self.params[param]
     }
 }
 
@@ -158,6 +177,8 @@ fn scalar(fact: Fact) -> Option<Scalar> {
 }
 
 impl Condition {
+    /// Whether the condition holds: the reference semantics, which the compiled form
+    /// ([`super::program::When`]) the engine evaluates must agree with.
     pub fn eval(&self, ctx: &Context) -> bool {
         match self {
             Condition::All(parts) => parts.iter().all(|part| part.eval(ctx)),

@@ -9,6 +9,7 @@ mod compile;
 pub mod condition;
 mod error;
 pub mod file;
+pub mod program;
 mod render;
 mod response_json;
 mod set;
@@ -24,7 +25,7 @@ pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
 use crate::facts::{Field, Quantity};
 use crate::request::{FieldError, TriageRequest};
 use crate::vocab::{Category, Duration, Region, ResponseLevel, Severity, Verification};
-use condition::Condition;
+use program::When;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use template::Template;
@@ -48,6 +49,8 @@ pub struct Pathway {
     pub parameters: Vec<Parameter>,
     /// Values indexed by `(profile * regions + slot) * parameters + parameter`.
     param_table: Vec<ParamValue>,
+    /// `param_table` as bound tests read it, indexed alike.
+    param_limits: Vec<Limits>,
     pub groups: Vec<Group>,
     pub criteria: Vec<Criterion>,
     pub options: Vec<OptionDef>,
@@ -194,6 +197,54 @@ impl Bounds {
     }
 }
 
+/// A parameter's bounds as two comparisons, for evaluation: a missing bound is an infinite one,
+/// which no value is short of or exceeds.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Whether the parameter has bounds at all (a plain value meets none).
+    pub bounded: bool,
+    pub lower: f64,
+    pub lower_strict: bool,
+    pub upper: f64,
+    pub upper_strict: bool,
+}
+
+impl Limits {
+    fn of(value: &ParamValue) -> Limits {
+        let (bounded, lower, upper) = match value {
+            ParamValue::Bounds(Bounds { lower, upper }) => (true, lower.as_ref(), upper.as_ref()),
+            _ => (false, None, None),
+        };
+        Limits {
+            bounded,
+            lower: lower.map_or(f64::NEG_INFINITY, |bound| bound.limit),
+            lower_strict: lower.is_some_and(|bound| bound.strict),
+            upper: upper.map_or(f64::INFINITY, |bound| bound.limit),
+            upper_strict: upper.is_some_and(|bound| bound.strict),
+        }
+    }
+
+    /// Below the lower bound, as [`Bounds::short_of`].
+    #[inline]
+    pub fn short_of(&self, value: f64) -> bool {
+        if self.lower_strict {
+            value <= self.lower
+        } else {
+            value < self.lower
+        }
+    }
+
+    /// Above the upper bound, as [`Bounds::exceeds`].
+    #[inline]
+    pub fn exceeds(&self, value: f64) -> bool {
+        if self.upper_strict {
+            value >= self.upper
+        } else {
+            value > self.upper
+        }
+    }
+}
+
 impl ParamValue {
     /// Writes the value for a reader: "at least 80%", "more than 50%", "26 weeks", "1 hour to 4 hours".
     pub fn write(&self, out: &mut String) {
@@ -257,8 +308,8 @@ pub struct Criterion {
     pub profiles: Vec<bool>,
     pub source: usize,
     pub verification: Verification,
-    pub unknown_when: Option<Condition>,
-    pub met_when: Option<Condition>,
+    pub unknown_when: Option<When>,
+    pub met_when: Option<When>,
 }
 
 /// A coded concept, such as a CPT procedure code.
@@ -300,8 +351,9 @@ pub struct OptionDef {
     pub evidence: Vec<Vec<Evidence>>,
     /// Per region slot: the evidence sources, without repeats.
     pub citations: Vec<Vec<usize>>,
-    /// Per region slot: position of `evidence[0].strength` in the strength scale.
-    pub strength_rank: Vec<usize>,
+    /// Per region slot: the option's place among all options for offers of equal priority: by the
+    /// strength of `evidence[0]` (its position in the strength scale), then invasiveness, then id.
+    pub tie_order: Vec<usize>,
     /// Per region slot: `evidence` serialized once at load, written into responses as is.
     pub evidence_json: Vec<Box<RawValue>>,
     /// Per region slot: `codes` serialized once at load (`None` when there are none).
@@ -318,7 +370,7 @@ pub struct AlertDef {
 #[derive(Debug)]
 pub struct Assessment {
     pub response: ResponseLevel,
-    pub when: Option<Condition>,
+    pub when: Option<When>,
     pub summary: Template,
 }
 
@@ -327,7 +379,7 @@ pub struct Node {
     pub id: String,
     pub title: String,
     pub rules: Vec<String>,
-    pub guard: Option<Condition>,
+    pub guard: Option<When>,
     pub offers: Vec<Offer>,
     pub avoids: Vec<Avoid>,
     pub alerts: Vec<usize>,
@@ -338,7 +390,9 @@ pub struct Node {
     pub reads_params: Vec<usize>,
 }
 
+/// (`repr(u8)`: a plain tag, quicker to dispatch on at every node of a walk than a niche.)
 #[derive(Debug)]
+#[repr(u8)]
 pub enum Route {
     End,
     Next(usize),
@@ -350,7 +404,7 @@ pub enum Route {
 
 #[derive(Debug)]
 pub struct Branch {
-    pub when: Condition,
+    pub when: When,
     pub to: usize,
     /// The file's label, or the condition in words.
     pub label: String,
@@ -361,7 +415,7 @@ pub struct Offer {
     pub option: usize,
     pub priority: i32,
     pub rationale: Template,
-    pub when: Option<Condition>,
+    pub when: Option<When>,
     pub citations: Vec<usize>,
 }
 
@@ -369,7 +423,7 @@ pub struct Offer {
 pub struct Avoid {
     pub option: usize,
     pub reason: Template,
-    pub when: Option<Condition>,
+    pub when: Option<When>,
     pub citations: Vec<usize>,
 }
 
@@ -385,6 +439,20 @@ impl Pathway {
     #[inline]
     pub fn row(&self, profile: usize, region_slot: usize) -> usize {
         profile * self.regions.len() + region_slot
+    }
+
+    /// The values of every parameter for a profile and region slot, indexed by parameter.
+    #[inline]
+    pub fn row_params(&self, profile: usize, region_slot: usize) -> &[ParamValue] {
+        let start = self.row(profile, region_slot) * self.parameters.len();
+        &self.param_table[start..start + self.parameters.len()]
+    }
+
+    /// The bounds of every parameter for a profile and region slot, indexed by parameter.
+    #[inline]
+    pub fn row_limits(&self, profile: usize, region_slot: usize) -> &[Limits] {
+        let start = self.row(profile, region_slot) * self.parameters.len();
+        &self.param_limits[start..start + self.parameters.len()]
     }
 
     #[inline]
