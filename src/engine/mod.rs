@@ -296,7 +296,7 @@ impl<T, const N: usize> std::ops::DerefMut for ShortList<T, N> {
 }
 
 /// The status of a criterion for this request.
-#[inline]
+#[inline(always)]
 fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
     match (&criterion.unknown_when, &criterion.met_when) {
         (_, None) => CriterionStatus::Unknown,
