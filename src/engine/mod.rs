@@ -13,7 +13,7 @@ pub use response::*;
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
 use crate::pathway::program::When;
-use crate::pathway::{Criterion, OptionDef, Pathway, Resolved, Route};
+use crate::pathway::{Criterion, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
 
@@ -306,19 +306,6 @@ fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
     }
 }
 
-/// The criteria an option reports under the request's profile.
-fn reported_criteria<'a>(
-    pathway: &'a Pathway,
-    profile: usize,
-    option: &'a OptionDef,
-) -> impl Iterator<Item = (usize, &'a Criterion)> {
-    option
-        .criteria
-        .iter()
-        .map(move |c| (*c, &pathway.criteria[*c]))
-        .filter(move |(_, criterion)| criterion.profiles[profile])
-}
-
 /// Evaluates one request against a pathway whose profile and region it was resolved to.
 pub fn evaluate<'a>(
     pathway: &'a Pathway,
@@ -350,7 +337,8 @@ pub fn evaluate<'a>(
                 .iter()
                 .map(source_id)
                 .collect();
-            let criteria = reported_criteria(pathway, resolved.profile, option)
+            let criteria = pathway
+                .reported_criteria(option, resolved.profile)
                 .map(|(_, criterion)| CriterionOut {
                     id: &criterion.id,
                     status: criterion_status(criterion, &ctx),

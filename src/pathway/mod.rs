@@ -457,7 +457,20 @@ impl Pathway {
 
     #[inline]
     pub fn param_value(&self, profile: usize, region_slot: usize, param: usize) -> &ParamValue {
-        &self.param_table[self.row(profile, region_slot) * self.parameters.len() + param]
+        &self.row_params(profile, region_slot)[param]
+    }
+
+    /// The criteria an option reports under a profile, with their indices.
+    pub fn reported_criteria<'a>(
+        &'a self,
+        option: &'a OptionDef,
+        profile: usize,
+    ) -> impl Iterator<Item = (usize, &'a Criterion)> {
+        option
+            .criteria
+            .iter()
+            .map(|c| (*c, &self.criteria[*c]))
+            .filter(move |(_, criterion)| criterion.profiles[profile])
     }
 
     /// The sources an offer cites in a region: its option's, then its own not already listed.
