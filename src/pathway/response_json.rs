@@ -10,7 +10,6 @@
 
 use super::template::{Part, Template};
 use super::{Node, Pathway};
-use crate::escape;
 use crate::facts::Field;
 
 /// What a request writes into a piece after a run of fixed bytes.
@@ -92,21 +91,29 @@ impl Builder {
         self.piece_start = end;
     }
 
-    /// Writes `"text"` escaped.
+    /// Writes `"text"` escaped, as serde_json writes a string.
     fn string(&mut self, text: &str) {
-        escape::string(self.bytes(), text);
+        // Writing into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(self.bytes(), text);
+    }
+
+    /// Writes text escaped for the inside of a JSON string: as a string, without its quotes.
+    fn escaped(&mut self, text: &str) {
+        let start = self.json.bytes.len();
+        self.string(text);
+        self.json.bytes.pop();
+        self.json.bytes.remove(start);
     }
 
     /// Writes a template's text for one row, escaped for the inside of a JSON string.
     fn template(&mut self, pathway: &Pathway, template: &Template, profile: usize, slot: usize) {
         for part in template.parts() {
             match part {
-                Part::Text(text) => escape::escaped(self.bytes(), text),
+                Part::Text(text) => self.escaped(text),
                 Part::Param(param) => {
-                    let text = pathway.param_value(profile, slot, *param).text();
-                    escape::escaped(self.bytes(), &text);
+                    self.escaped(&pathway.param_value(profile, slot, *param).text())
                 }
-                Part::Profile => escape::escaped(self.bytes(), &pathway.profiles[profile].label),
+                Part::Profile => self.escaped(&pathway.profiles[profile].label),
                 Part::Fact(field) => self.fill(Fill::Fact(*field)),
             }
         }
@@ -180,19 +187,14 @@ impl ResponseJson {
             b.bytes().extend_from_slice(b",\"rationale\":\"");
             b.template(pathway, &offer.rationale, profile, slot);
             b.bytes().extend_from_slice(b"\",\"criteria\":[");
-            let reported = option
-                .criteria
-                .iter()
-                .filter(|c| pathway.criteria[**c].profiles[profile]);
-            for (i, index) in reported.enumerate() {
-                let criterion = &pathway.criteria[*index];
+            for (i, (index, criterion)) in pathway.reported_criteria(option, profile).enumerate() {
                 if i > 0 {
                     b.bytes().push(b',');
                 }
                 b.bytes().extend_from_slice(b"{\"id\":");
                 b.string(&criterion.id);
                 b.bytes().extend_from_slice(b",\"status\":\"");
-                b.fill(Fill::Status(*index));
+                b.fill(Fill::Status(index));
                 b.bytes().extend_from_slice(b"\",\"text\":");
                 b.string(&criterion.texts[pathway.row(profile, slot)]);
                 b.bytes().push(b'}');
