@@ -264,7 +264,5 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<&str> {
 
 /// Whether a message declares `application/json`, with or without parameters.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
-    let exactly = |value: &HeaderValue| value.as_bytes().eq_ignore_ascii_case(b"application/json");
-    headers.get(header::CONTENT_TYPE).is_some_and(exactly)
-        || media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"))
+    media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case("application/json"))
 }
