@@ -11,9 +11,10 @@
 use super::template::{Part, Template};
 use super::{Node, Pathway};
 use crate::facts::Field;
+use std::collections::HashMap;
 
 /// What a request writes into a piece after a run of fixed bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Fill {
     /// Nothing: the piece ends after this run.
     End,
@@ -26,7 +27,7 @@ pub enum Fill {
 }
 
 /// A run of fixed bytes (`start..end` of the shared buffer), then a fill.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Step {
     start: u32,
     end: u32,
@@ -58,13 +59,18 @@ pub struct ResponseJson {
 #[derive(Debug, Clone, Copy)]
 pub struct Piece(usize);
 
-/// Builds the runs and fills of the pieces into one buffer.
+/// Builds the runs and fills of the pieces into one buffer. Most pieces repeat, in whole or in
+/// part, from one row to the next, so a run or a piece already built is shared rather than stored
+/// again: an answer then reads a few kilobytes that all requests share instead of its row's own copy.
 #[derive(Default)]
 struct Builder {
     json: ResponseJson,
     /// Start of the open run in `bytes`, and of the open piece in `steps`.
     run_start: usize,
     piece_start: usize,
+    /// Each distinct run and piece built so far, and where it stands.
+    runs: HashMap<Vec<u8>, (u32, u32)>,
+    pieces: HashMap<Vec<Step>, (u32, u32)>,
 }
 
 impl Builder {
@@ -74,21 +80,39 @@ impl Builder {
 
     /// Ends the open run with `fill`.
     fn fill(&mut self, fill: Fill) {
-        let end = self.json.bytes.len();
-        self.json.steps.push(Step {
-            start: self.run_start as u32,
-            end: end as u32,
-            fill,
-        });
-        self.run_start = end;
+        let run = &self.json.bytes[self.run_start..];
+        let (start, end) = match self.runs.get(run) {
+            Some(&built) => {
+                self.json.bytes.truncate(self.run_start);
+                built
+            }
+            None => {
+                let built = (self.run_start as u32, self.json.bytes.len() as u32);
+                self.runs.insert(run.to_vec(), built);
+                built
+            }
+        };
+        self.json.steps.push(Step { start, end, fill });
+        self.run_start = self.json.bytes.len();
     }
 
     /// Ends the open piece.
     fn finish(&mut self) {
         self.fill(Fill::End);
-        let end = self.json.steps.len();
-        self.json.pieces.push((self.piece_start as u32, end as u32));
-        self.piece_start = end;
+        let steps = &self.json.steps[self.piece_start..];
+        let piece = match self.pieces.get(steps) {
+            Some(&built) => {
+                self.json.steps.truncate(self.piece_start);
+                built
+            }
+            None => {
+                let built = (self.piece_start as u32, self.json.steps.len() as u32);
+                self.pieces.insert(steps.to_vec(), built);
+                built
+            }
+        };
+        self.json.pieces.push(piece);
+        self.piece_start = self.json.steps.len();
     }
 
     /// Writes `"text"` escaped, as serde_json writes a string.
@@ -251,6 +275,7 @@ impl ResponseJson {
         builder.json.node_offers_from = starts(|node| node.offers.len());
         builder.json.node_avoids_from = starts(|node| node.avoids.len());
         builder.json.bytes.shrink_to_fit();
+        builder.json.steps.shrink_to_fit();
         builder.json
     }
 
@@ -293,7 +318,32 @@ impl ResponseJson {
 
 #[cfg(test)]
 mod tests {
+    use super::Step;
     use crate::escape::needs_escape;
+    use std::collections::HashMap;
+
+    /// Rows share what they have in common: each distinct run of bytes, and each distinct piece,
+    /// is stored once.
+    #[test]
+    fn each_distinct_run_and_piece_is_stored_once() {
+        let pathways = crate::pathway::PathwaySet::embedded().expect("embedded pathway");
+        let json = &pathways.iter().next().expect("one pathway").response_json;
+        let mut runs = HashMap::new();
+        for step in &json.steps {
+            let bytes = &json.bytes[step.start as usize..step.end as usize];
+            let range = (step.start, step.end);
+            assert_eq!(*runs.entry(bytes).or_insert(range), range, "{bytes:?}");
+        }
+        let mut pieces: HashMap<&[Step], (u32, u32)> = HashMap::new();
+        for &(start, end) in &json.pieces {
+            let steps = &json.steps[start as usize..end as usize];
+            assert_eq!(*pieces.entry(steps).or_insert((start, end)), (start, end));
+        }
+        assert!(
+            pieces.len() < json.pieces.len() / 2,
+            "rows share most pieces"
+        );
+    }
     use crate::facts::{Fact, FactType, Field, write_fact};
     use crate::vocab::{Duration, DurationUnit};
 
