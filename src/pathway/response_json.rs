@@ -320,6 +320,8 @@ impl ResponseJson {
 mod tests {
     use super::Step;
     use crate::escape::needs_escape;
+    use crate::facts::{Fact, FactType, Field, write_fact};
+    use crate::vocab::{Duration, DurationUnit};
     use std::collections::HashMap;
 
     /// Rows share what they have in common: each distinct run of bytes, and each distinct piece,
@@ -344,8 +346,6 @@ mod tests {
             "rows share most pieces"
         );
     }
-    use crate::facts::{Fact, FactType, Field, write_fact};
-    use crate::vocab::{Duration, DurationUnit};
 
     /// [`super::Fill::Fact`] writes a fact's words as they are, so no word may need escaping.
     #[test]
