@@ -15,13 +15,24 @@ pub struct Outcome<'a> {
 }
 
 /// The size most answers fit in, so the body is allocated once.
-const BODY_CAPACITY: usize = 8 * 1024;
+pub const BODY_CAPACITY: usize = 8 * 1024;
 
 /// Parses, validates, resolves and evaluates one request body.
 pub fn triage<'a>(
     pathways: &'a PathwaySet,
     body: &[u8],
     trace: bool,
+) -> Result<Outcome<'a>, Problem> {
+    triage_into(pathways, body, trace, Vec::with_capacity(BODY_CAPACITY))
+}
+
+/// [`triage`], writing the response body into `out` (cleared first), so that a caller can reuse its
+/// buffers.
+pub fn triage_into<'a>(
+    pathways: &'a PathwaySet,
+    body: &[u8],
+    trace: bool,
+    mut out: Vec<u8>,
 ) -> Result<Outcome<'a>, Problem> {
     let request = request::parse(body).map_err(|error| match error {
         RequestError::Syntax(syntax) => Problem::malformed(syntax.to_string()),
@@ -35,7 +46,8 @@ pub fn triage<'a>(
         )]));
     };
     let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
-    let mut body = Vec::with_capacity(BODY_CAPACITY);
+    out.clear();
+    let mut body = out;
     let answered = if trace {
         let response = engine::evaluate(pathway, &request, resolved, true);
         // Serializing plain data into a Vec cannot fail.

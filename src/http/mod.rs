@@ -6,9 +6,10 @@
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
 //! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
 //! (`overload`) and the optional bearer-token check (`access`). Handlers that read a body set its
-//! size limit themselves.
+//! size limit themselves. Triage answers are written into buffers recycled per thread (`buffers`).
 
 pub mod access;
+mod buffers;
 mod cds;
 mod error;
 mod observe;

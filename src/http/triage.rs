@@ -5,11 +5,11 @@
 //! Checks run in the contract's order: method (the router), size, content type, then the body.
 
 use super::error::ApiError;
-use super::{AppState, BODY_LIMIT, is_json};
+use super::{AppState, BODY_LIMIT, buffers, is_json};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
-use axum::body::{Body, to_bytes};
+use axum::body::to_bytes;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -67,7 +67,8 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
         return Err(ApiError::UnsupportedMediaType);
     }
     let pathways = state.current_pathways();
-    let outcome = crate::triage::triage(&pathways, &body, trace).map_err(ApiError::Triage)?;
+    let outcome = crate::triage::triage_into(&pathways, &body, trace, buffers::take())
+        .map_err(ApiError::Triage)?;
     state
         .metrics()
         .record_evaluation(outcome.answered.top_option, outcome.answered.profile);
@@ -76,7 +77,7 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        Body::from(outcome.body),
+        buffers::into_body(outcome.body),
     )
         .into_response())
 }
