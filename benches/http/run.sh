@@ -3,7 +3,8 @@
 #
 # Builds both release binaries, pins each server to core 0 and wrk to core 1, rotates through the
 # requests of benches/requests.json, alternates the two servers RUNS times, and prints the median
-# requests/s and latency percentiles of each, and their ratio. Needs wrk (Debian package `wrk`).
+# requests/s and latency percentiles of each, their ratio, and the ratio within each pair of runs.
+# Needs wrk (Debian package `wrk`).
 #
 #   benches/http/run.sh [DURATION_SECONDS] [CONNECTIONS] [RUNS]
 set -euo pipefail
@@ -90,6 +91,10 @@ print("|---|---|---|---|---|")
 for name, rows in (("facet-triage", t), ("ceiling", c)):
     print(f"| {name} | {med(rows,0):,.0f} | {med(rows,1):.3f} | {med(rows,2):.3f} | {sum(r[3] for r in rows)} |")
 print(f"\nthroughput ratio facet-triage / ceiling: {med(t,0)/med(c,0):.3f}")
+# Each facet-triage run is followed by a ceiling run; on a shared host the load drifts between
+# runs, so the ratio within each pair is steadier than the ratio of the medians.
+pairs = [a[0] / b[0] for a, b in zip(t, c)]
+print(f"ratio within each pair of runs: {', '.join(f'{r:.3f}' for r in pairs)} (median {statistics.median(pairs):.3f})")
 rss = [int(x) for x in open(f"{out}/triage.rss").read().split()]
 print(f"facet-triage resident memory after load (median): {statistics.median(rss)/1024:.1f} MiB")
 print(f"facet-triage startup, launch to /readyz 200 (median of 5): {open(f'{out}/startup.txt').read().strip()} ms")
