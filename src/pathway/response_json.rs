@@ -12,6 +12,7 @@ use super::template::{Part, Template};
 use super::{Node, Pathway};
 use crate::facts::Field;
 use std::collections::HashMap;
+use std::hash::Hash;
 
 /// What a request writes into a piece after a run of fixed bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,18 +81,7 @@ impl Builder {
 
     /// Ends the open run with `fill`.
     fn fill(&mut self, fill: Fill) {
-        let run = &self.json.bytes[self.run_start..];
-        let (start, end) = match self.runs.get(run) {
-            Some(&built) => {
-                self.json.bytes.truncate(self.run_start);
-                built
-            }
-            None => {
-                let built = (self.run_start as u32, self.json.bytes.len() as u32);
-                self.runs.insert(run.to_vec(), built);
-                built
-            }
-        };
+        let (start, end) = intern(&mut self.runs, &mut self.json.bytes, self.run_start);
         self.json.steps.push(Step { start, end, fill });
         self.run_start = self.json.bytes.len();
     }
@@ -99,18 +89,7 @@ impl Builder {
     /// Ends the open piece.
     fn finish(&mut self) {
         self.fill(Fill::End);
-        let steps = &self.json.steps[self.piece_start..];
-        let piece = match self.pieces.get(steps) {
-            Some(&built) => {
-                self.json.steps.truncate(self.piece_start);
-                built
-            }
-            None => {
-                let built = (self.piece_start as u32, self.json.steps.len() as u32);
-                self.pieces.insert(steps.to_vec(), built);
-                built
-            }
-        };
+        let piece = intern(&mut self.pieces, &mut self.json.steps, self.piece_start);
         self.json.pieces.push(piece);
         self.piece_start = self.json.steps.len();
     }
@@ -171,6 +150,23 @@ impl Builder {
         }
         from
     }
+}
+
+/// Keeps `items[from..]`, just added, only if it is new; where an equal run was stored before, the new
+/// copy is dropped. Returns where the run is stored, as `start..end` of `items`.
+fn intern<T: Clone + Eq + Hash>(
+    stored: &mut HashMap<Vec<T>, (u32, u32)>,
+    items: &mut Vec<T>,
+    from: usize,
+) -> (u32, u32) {
+    let added = &items[from..];
+    if let Some(&range) = stored.get(added) {
+        items.truncate(from);
+        return range;
+    }
+    let range = (from as u32, items.len() as u32);
+    stored.insert(added.to_vec(), range);
+    range
 }
 
 impl ResponseJson {
