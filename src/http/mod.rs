@@ -5,7 +5,8 @@
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
 //! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
-//! (`overload`) and the optional bearer-token check (`access`). Handlers that read a body set its
+//! (`overload`) and the optional bearer-token check (`access`); `POST /v1/triage` carries the same
+//! layers on its handler, where they cost no routing. Handlers that read a body set its
 //! size limit themselves. Triage answers are written into buffers recycled per thread (`buffers`).
 
 pub mod access;
@@ -32,6 +33,7 @@ pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
+use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::{Extension, Router};
 use std::sync::Arc;
@@ -225,36 +227,57 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
             .expose_headers([REQUEST_ID])
             .max_age(Duration::from_secs(600))
     });
+    let bearer = options
+        .api_tokens
+        .map(|tokens| axum::middleware::from_fn_with_state(tokens, access::require_bearer));
+    // `observe` is outermost and sees every answer, the concurrency limit's `503` included. Probes and
+    // scrapes are not limited, so they still answer under load.
+    let observe = observe::ObserveLayer::new(state.metrics().clone(), options.request_timeout);
+    let limit = overload::Limit::new(options.max_concurrency, UNLIMITED);
+
     // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
     let mut routes = routes.merge(openapi::swagger_ui().route_layer(CompressionLayer::new()));
-    if let Some(tokens) = options.api_tokens {
+    if let Some(bearer) = bearer.clone() {
         // Unknown `/v1` paths too answer 401 before 404, so they reveal nothing without a token.
         routes = routes.route(
             "/v1/{*rest}",
             axum::routing::any(|| async { ApiError::NoRoute }),
         );
-        routes = routes.layer(axum::middleware::from_fn_with_state(
-            tokens,
-            access::require_bearer,
-        ));
+        routes = routes.layer(bearer);
     }
-    if let Some(cors) = cors {
+    if let Some(cors) = cors.clone() {
         routes = routes.layer(cors);
     }
     // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
     let routes = routes
         .merge(cds::routes(options.cds))
-        .fallback(|| async { ApiError::NoRoute });
-    // One stack, so routing adds one level per route for all of it; `observe` is outermost and sees
-    // every answer, the concurrency limit's `503` included. Probes and scrapes are not limited, so
-    // they still answer under load.
-    let stack = ServiceBuilder::new()
-        .layer(observe::ObserveLayer::new(
-            state.metrics().clone(),
-            options.request_timeout,
-        ))
-        .layer(overload::Limit::new(options.max_concurrency, UNLIMITED));
-    routes.layer(stack).with_state(state)
+        .fallback(|| async { ApiError::NoRoute })
+        .layer(
+            ServiceBuilder::new()
+                .layer(observe.clone())
+                .layer(limit.clone()),
+        );
+    // `POST /v1/triage`, the route that carries the load, gets the same layers in the same order on
+    // its handler (and on its `405`), where they cost no routing: `Router::layer` wraps each route in
+    // two more levels of boxed services per request, about 850 instructions
+    // (`benches/http/instructions.sh`). Added after the router-wide layers, so they do not wrap it twice.
+    macro_rules! on_handler {
+        ($($layer:expr),+) => {{
+            let middleware = ServiceBuilder::new()$(.layer($layer))+;
+            axum::routing::post(triage::triage.layer(middleware.clone())).fallback(
+                (|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED }).layer(middleware),
+            )
+        }};
+    }
+    // One concrete stack per configuration: optional layers (`Either`) would make every request's
+    // future larger, and moving it cost what the routing saved.
+    let triage_route = match (cors, bearer) {
+        (None, None) => on_handler!(observe, limit),
+        (Some(cors), None) => on_handler!(observe, limit, cors),
+        (None, Some(bearer)) => on_handler!(observe, limit, bearer),
+        (Some(cors), Some(bearer)) => on_handler!(observe, limit, cors, bearer),
+    };
+    routes.route("/v1/triage", triage_route).with_state(state)
 }
 
 /// The media type of a message's `Content-Type`, without parameters such as `charset`.

@@ -13,12 +13,16 @@ use axum::body::to_bytes;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use http_body_util::LengthLimitError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The route's OpenAPI description, on an empty method router: [`super::router_with`] adds the handler
+/// itself, with the middleware on the handler rather than around the route.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(triage))
+    let (schemas, paths, _) = routes!(triage);
+    OpenApiRouter::new().routes((schemas, paths, MethodRouter::new()))
 }
 
 /// Evaluate one request

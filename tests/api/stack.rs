@@ -143,3 +143,60 @@ async fn responses_are_gzipped_when_asked() {
     assert!(!plain.headers.contains_key(header::CONTENT_ENCODING));
     assert!(answer.body.len() < plain.body.len());
 }
+
+/// `POST /v1/triage` carries its layers on the handler, not around the route: it must still answer
+/// through every one of them, in the router's order, and so must its `405`.
+#[tokio::test]
+async fn the_triage_route_answers_through_the_same_layers_as_every_route() {
+    const TOKEN: &str = "triage-layers-test-token-0123456789";
+    let tokens = facet_triage::http::ApiTokens::parse(None, Some(TOKEN))
+        .unwrap()
+        .unwrap();
+    let app = app_with(HttpOptions {
+        api_tokens: Some(std::sync::Arc::new(tokens)),
+        cors: Cors::AnyOrigin,
+        ..HttpOptions::default()
+    });
+    let with_token = |mut request: Request<Body>| {
+        let bearer = HeaderValue::from_str(&format!("Bearer {TOKEN}")).unwrap();
+        request.headers_mut().insert(header::AUTHORIZATION, bearer);
+        request
+    };
+    let get = || Request::get("/v1/triage").body(Body::empty()).unwrap();
+
+    // Without a token, the bearer check answers first, for the method that exists and the one that
+    // does not; the answer is observed (request id) and carries CORS headers.
+    for request in [triage_request(None), get()] {
+        let mut request = request;
+        request.headers_mut().insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://ehr.example.org"),
+        );
+        let answer = send(&app, request).await;
+        answer.problem(401);
+        assert!(answer.headers.contains_key("x-request-id"));
+        assert_eq!(answer.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
+    }
+    // With one, the triage answers, and another method is a `405` problem with `Allow`.
+    let answer = send(&app, with_token(triage_request(Some("layers-1")))).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.headers["x-request-id"], "layers-1");
+    let answer = send(&app, with_token(get())).await;
+    answer.problem(405);
+    assert_eq!(answer.headers[header::ALLOW], "POST");
+    assert!(answer.headers.contains_key("x-request-id"));
+
+    // Each answer was counted under the matched route.
+    let metrics = send(
+        &app,
+        with_token(Request::get("/metrics").body(Body::empty()).unwrap()),
+    )
+    .await;
+    let text = metrics.text();
+    for (method, status) in [("POST", 401), ("GET", 401), ("POST", 200), ("GET", 405)] {
+        let line = format!(
+            r#"http_requests_total{{method="{method}",route="/v1/triage",status="{status}"}} 1"#
+        );
+        assert!(text.contains(&line), "{line}\n{text}");
+    }
+}
