@@ -196,7 +196,7 @@ fn documented_routes(
         .merge(openapi::routes(document))
         .route_layer(CompressionLayer::new());
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
-        .merge(triage::routes())
+        .merge(triage::documentation())
         .merge(documents)
         .merge(health::routes().route_layer(Extension(readiness)));
     if metrics_route {

@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 
 /// The route's OpenAPI description, on an empty method router: [`super::router_with`] adds the handler
 /// itself, with the middleware on the handler rather than around the route.
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn documentation() -> OpenApiRouter<AppState> {
     let (schemas, paths, _) = routes!(triage);
     OpenApiRouter::new().routes((schemas, paths, MethodRouter::new()))
 }
