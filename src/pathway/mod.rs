@@ -175,25 +175,33 @@ impl Bounds {
     /// Below the lower bound (false when there is none).
     #[inline]
     pub fn short_of(&self, value: f64) -> bool {
-        self.lower.as_ref().is_some_and(|bound| {
-            if bound.strict {
-                value <= bound.limit
-            } else {
-                value < bound.limit
-            }
-        })
+        (self.lower.as_ref()).is_some_and(|bound| below(value, bound.limit, bound.strict))
     }
 
     /// Above the upper bound (false when there is none).
     #[inline]
     pub fn exceeds(&self, value: f64) -> bool {
-        self.upper.as_ref().is_some_and(|bound| {
-            if bound.strict {
-                value >= bound.limit
-            } else {
-                value > bound.limit
-            }
-        })
+        (self.upper.as_ref()).is_some_and(|bound| above(value, bound.limit, bound.strict))
+    }
+}
+
+/// Whether `value` falls short of a lower bound at `limit`: below it, or at it when it is strict.
+#[inline]
+fn below(value: f64, limit: f64, strict: bool) -> bool {
+    if strict {
+        value <= limit
+    } else {
+        value < limit
+    }
+}
+
+/// Whether `value` goes beyond an upper bound at `limit`: above it, or at it when it is strict.
+#[inline]
+fn above(value: f64, limit: f64, strict: bool) -> bool {
+    if strict {
+        value >= limit
+    } else {
+        value > limit
     }
 }
 
@@ -227,21 +235,13 @@ impl Limits {
     /// Below the lower bound, as [`Bounds::short_of`].
     #[inline]
     pub fn short_of(&self, value: f64) -> bool {
-        if self.lower_strict {
-            value <= self.lower
-        } else {
-            value < self.lower
-        }
+        below(value, self.lower, self.lower_strict)
     }
 
     /// Above the upper bound, as [`Bounds::exceeds`].
     #[inline]
     pub fn exceeds(&self, value: f64) -> bool {
-        if self.upper_strict {
-            value >= self.upper
-        } else {
-            value > self.upper
-        }
+        above(value, self.upper, self.upper_strict)
     }
 }
 
@@ -444,15 +444,20 @@ impl Pathway {
     /// The values of every parameter for a profile and region slot, indexed by parameter.
     #[inline]
     pub fn row_params(&self, profile: usize, region_slot: usize) -> &[ParamValue] {
-        let start = self.row(profile, region_slot) * self.parameters.len();
-        &self.param_table[start..start + self.parameters.len()]
+        &self.param_table[self.param_span(profile, region_slot)]
     }
 
     /// The bounds of every parameter for a profile and region slot, indexed by parameter.
     #[inline]
     pub fn row_limits(&self, profile: usize, region_slot: usize) -> &[Limits] {
+        &self.param_limits[self.param_span(profile, region_slot)]
+    }
+
+    /// Where a row's parameters stand in `param_table` and `param_limits`.
+    #[inline]
+    fn param_span(&self, profile: usize, region_slot: usize) -> std::ops::Range<usize> {
         let start = self.row(profile, region_slot) * self.parameters.len();
-        &self.param_limits[start..start + self.parameters.len()]
+        start..start + self.parameters.len()
     }
 
     #[inline]
