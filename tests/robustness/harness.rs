@@ -188,6 +188,19 @@ impl Conn {
         stream.flush()
     }
 
+    /// Whether the server has sent something (or closed) without being asked again: a request that
+    /// was answered early, before its body was complete.
+    pub fn answered_early(&mut self) -> bool {
+        let stream = self.reader.get_ref();
+        stream.set_nonblocking(true).unwrap();
+        let answered = match self.reader.fill_buf() {
+            Ok(_) => true,
+            Err(error) => error.kind() != std::io::ErrorKind::WouldBlock,
+        };
+        self.reader.get_ref().set_nonblocking(false).unwrap();
+        answered
+    }
+
     /// The head of a request with a body of `length` bytes.
     pub fn head(method: &str, path: &str, headers: &[(&str, &str)], length: usize) -> String {
         let mut head =
