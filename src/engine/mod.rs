@@ -12,7 +12,7 @@ pub use response::*;
 
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
-use crate::pathway::program::When;
+use crate::pathway::walk::WalkRoute;
 use crate::pathway::{Criterion, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
@@ -25,7 +25,7 @@ struct Pick {
     node: usize,
     offer: usize,
     /// The option's [`OptionDef::tie_order`] in the request's region.
-    tie_order: usize,
+    tie_order: u32,
 }
 
 /// An avoided option and the first avoid entry that named it.
@@ -70,7 +70,7 @@ fn decide<'a, const TRACED: bool>(
     decision: &mut Decision,
 ) {
     let slot = ctx.region_slot;
-    let holds = |when: &Option<When>| when.as_ref().is_none_or(|when| when.holds(ctx));
+    let walk = &pathway.walk;
     let mut offered = OptionSet::new(pathway.options.len());
     let mut avoided = OptionSet::new(pathway.options.len());
     // Avoided or suppressed: never offered.
@@ -78,57 +78,62 @@ fn decide<'a, const TRACED: bool>(
 
     let mut current = Some(pathway.start);
     while let Some(index) = current {
-        let node = &pathway.nodes[index];
-        let applied = holds(&node.guard);
+        let node = walk.node(index);
+        let applied = walk.holds(node.guard, ctx);
         let mut step = match trace {
             Some(_) if TRACED => Some(new_step(pathway, ctx, index, applied)),
             _ => None,
         };
         if applied {
-            for (offer_index, offer) in node.offers.iter().enumerate() {
-                let option = &pathway.options[offer.option];
-                if !option.serves[slot] || !holds(&offer.when) {
+            for (offer_index, offer) in walk.offers(node.offers).iter().enumerate() {
+                let option = offer.option as usize;
+                let Some(tie_order) = walk.tie_order(offer.option, slot) else {
+                    continue;
+                };
+                if !walk.holds(offer.when, ctx) {
                     continue;
                 }
                 let pick = Pick {
-                    option: offer.option,
+                    option,
                     priority: offer.priority,
                     node: index,
                     offer: offer_index,
-                    tie_order: option.tie_order[slot],
+                    tie_order,
                 };
-                if !offered.contains(offer.option) {
-                    offered.insert(offer.option);
+                if !offered.contains(option) {
+                    offered.insert(option);
                     decision.ranked.push(pick);
                 } else if let Some(held) = decision
                     .ranked
                     .iter_mut()
-                    .find(|held| held.option == offer.option && pick.priority > held.priority)
+                    .find(|held| held.option == option && pick.priority > held.priority)
                 {
                     *held = pick;
                 }
                 if let Some(step) = step.as_mut() {
-                    step.offered.push(&pathway.options[offer.option].id);
+                    step.offered.push(&pathway.options[option].id);
                 }
             }
-            for (avoid_index, avoid) in node.avoids.iter().enumerate() {
-                if !holds(&avoid.when) {
+            for (avoid_index, avoid) in walk.avoids(node.avoids).iter().enumerate() {
+                if !walk.holds(avoid.when, ctx) {
                     continue;
                 }
-                excluded.insert(avoid.option);
-                if !avoided.contains(avoid.option) {
-                    avoided.insert(avoid.option);
+                let option = avoid.option as usize;
+                excluded.insert(option);
+                if !avoided.contains(option) {
+                    avoided.insert(option);
                     decision.avoided.push(Avoided {
-                        option: avoid.option,
+                        option,
                         node: index,
                         avoid: avoid_index,
                     });
                 }
                 if let Some(step) = step.as_mut() {
-                    step.avoided.push(&pathway.options[avoid.option].id);
+                    step.avoided.push(&pathway.options[option].id);
                 }
             }
-            for &alert in &node.alerts {
+            for &alert in walk.indices(node.alerts) {
+                let alert = alert as usize;
                 if !decision.alerts.contains(&alert) {
                     decision.alerts.push(alert);
                 }
@@ -136,28 +141,31 @@ fn decide<'a, const TRACED: bool>(
                     step.alerts.push(&pathway.alerts[alert].code);
                 }
             }
-            for &option in &node.suppress {
-                excluded.insert(option);
+            for &option in walk.indices(node.suppress) {
+                excluded.insert(option as usize);
                 if let Some(step) = step.as_mut() {
-                    step.suppressed.push(&pathway.options[option].id);
+                    step.suppressed.push(&pathway.options[option as usize].id);
                 }
             }
         }
-        current = match &node.route {
-            Route::End => None,
-            Route::Next(next) => Some(*next),
-            Route::Decide {
+        current = match node.route {
+            WalkRoute::End => None,
+            WalkRoute::Next(next) => Some(next as usize),
+            WalkRoute::Decide {
                 branches,
                 otherwise,
             } => {
-                let taken = branches.iter().position(|branch| branch.when.holds(ctx));
+                let branches = walk.branches(branches);
+                let taken = branches
+                    .iter()
+                    .position(|branch| walk.holds(branch.when, ctx));
                 if let Some(step) = step.as_mut() {
                     step.branch = Some(match taken {
-                        Some(i) => format!("branch {}: {}", i + 1, branches[i].label),
+                        Some(i) => format!("branch {}: {}", i + 1, branch_label(pathway, index, i)),
                         None => "otherwise".to_owned(),
                     });
                 }
-                Some(taken.map_or(*otherwise, |i| branches[i].to))
+                Some(taken.map_or(otherwise, |i| branches[i].to) as usize)
             }
         };
         if let Some(steps) = trace.as_mut()
@@ -180,11 +188,17 @@ fn decide<'a, const TRACED: bool>(
         .alerts
         .sort_by_key(|alert| pathway.alerts[*alert].severity);
     // A validated pathway ends its assessments with an entry without `when`.
-    decision.assessment = pathway
-        .assessments
-        .iter()
-        .position(|entry| holds(&entry.when))
+    decision.assessment = walk
+        .assessment(ctx)
         .unwrap_or(pathway.assessments.len() - 1);
+}
+
+/// The label of a node's branch, for the trace.
+fn branch_label(pathway: &Pathway, node: usize, branch: usize) -> &str {
+    match &pathway.nodes[node].route {
+        Route::Decide { branches, .. } => &branches[branch].label,
+        _ => "",
+    }
 }
 
 /// A set of option indices: its bits stay in place for up to 256 options.

@@ -432,6 +432,7 @@ impl Compiler {
             assessments,
             nodes,
             start: start?,
+            walk: Default::default(),
             response_json: ResponseJson::default(),
         };
         if !self.errors.is_empty() {
@@ -481,6 +482,7 @@ impl Compiler {
                 branches[index].label = words;
             }
         }
+        pathway.walk = pathway.build_walk();
         pathway.response_json = ResponseJson::new(&pathway);
         Some(pathway)
     }

@@ -15,6 +15,7 @@ mod response_json;
 mod set;
 pub mod template;
 pub mod view;
+pub mod walk;
 
 pub use compile::compile;
 pub use error::{LoadError, LoadErrors};
@@ -58,6 +59,8 @@ pub struct Pathway {
     pub assessments: Vec<Assessment>,
     pub nodes: Vec<Node>,
     pub start: usize,
+    /// What the engine's walk reads from `nodes`, `options` and `assessments`, laid out for it.
+    pub walk: walk::Walk,
     /// The fixed text of triage answers, serialized at load.
     pub response_json: ResponseJson,
 }

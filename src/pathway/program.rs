@@ -23,15 +23,15 @@ type Target = u32;
 const HOLDS: Target = Target::MAX;
 const FAILS: Target = Target::MAX - 1;
 
-#[derive(Debug, Clone, Copy)]
-struct Step {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Step {
     test: Test,
     on_true: Target,
     on_false: Target,
 }
 
 /// One comparison, specialised to what it reads. (`repr(u8)` gives it a plain tag to dispatch on.)
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 #[repr(u8)]
 enum Test {
     /// The value of an empty `all` (true) or `any` (false).
@@ -82,28 +82,40 @@ impl When {
     /// Whether the condition holds for the request and row of `ctx`.
     #[inline(always)]
     pub fn holds(&self, ctx: &Context) -> bool {
-        let readings = &ctx.facts.readings;
-        let mut at = 0;
-        loop {
-            let step = &self.steps[at as usize];
-            // Choice tests are the most common by far: they come first and inline.
-            let holds = match step.test {
-                Test::Choices { field, mask } => readings.choices[field as usize] & mask != 0,
-                Test::Bounds {
-                    field,
-                    param,
-                    scope: Scope::Current,
-                    test,
-                } => {
-                    readings.given & bit(field) != 0
-                        && test.holds(&ctx.limits[param], readings.values[field as usize])
-                }
-                _ => step.test.holds(ctx, readings),
-            };
-            at = if holds { step.on_true } else { step.on_false };
-            if at >= FAILS {
-                return at == HOLDS;
+        run(&self.steps, ctx)
+    }
+
+    /// The compiled program, for tables that keep many programs together ([`super::walk`]).
+    pub(super) fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+}
+
+/// Runs a compiled program (its step targets count from its first step) for the request and row
+/// of `ctx`.
+#[inline(always)]
+pub(super) fn run(steps: &[Step], ctx: &Context) -> bool {
+    let readings = &ctx.facts.readings;
+    let mut at = 0;
+    loop {
+        let step = &steps[at as usize];
+        // Choice tests are the most common by far: they come first and inline.
+        let holds = match step.test {
+            Test::Choices { field, mask } => readings.choices[field as usize] & mask != 0,
+            Test::Bounds {
+                field,
+                param,
+                scope: Scope::Current,
+                test,
+            } => {
+                readings.given & bit(field) != 0
+                    && test.holds(&ctx.limits[param], readings.values[field as usize])
             }
+            _ => step.test.holds(ctx, readings),
+        };
+        at = if holds { step.on_true } else { step.on_false };
+        if at >= FAILS {
+            return at == HOLDS;
         }
     }
 }

@@ -1,0 +1,349 @@
+//! What the engine's walk reads, laid out for it: each node's guard, offers, avoids, alerts,
+//! suppressions and route, every condition program in one arena, and each option's tie order per
+//! region. Built at load from the [`Node`]s, which keep the ids, titles, templates and conditions as
+//! the file states them for answers and the trace.
+//!
+//! A walk used to follow a pointer per list and per program, and read options' region tables from
+//! their own heap blocks; most of its time went to those cache misses. Here it reads a few small
+//! contiguous tables.
+
+use super::condition::Context;
+use super::program::{Step, When, run};
+use super::{Node, OptionDef, Pathway, Route};
+use std::ops::Range;
+
+/// The walk's tables of one pathway.
+#[derive(Debug, Default)]
+pub struct Walk {
+    nodes: Box<[WalkNode]>,
+    offers: Box<[WalkOffer]>,
+    avoids: Box<[WalkAvoid]>,
+    branches: Box<[WalkBranch]>,
+    /// The alert and suppressed option indices of every node.
+    indices: Box<[u32]>,
+    /// The `when` of every assessment entry, in file order.
+    assessments: Box<[Program]>,
+    /// Every program's steps.
+    steps: Box<[Step]>,
+    /// By option, then region slot: the option's tie order there, or [`NOT_SERVED`].
+    tie_orders: Box<[u32]>,
+    regions: usize,
+}
+
+/// A tie order no option has: the option does not serve the region.
+const NOT_SERVED: u32 = u32::MAX;
+
+/// A run of entries in one of the tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// A program in the arena; an empty one stands for no condition, which holds.
+pub type Program = Span;
+
+#[derive(Debug, Clone, Copy)]
+pub struct WalkNode {
+    pub guard: Program,
+    pub offers: Span,
+    pub avoids: Span,
+    pub alerts: Span,
+    pub suppress: Span,
+    pub route: WalkRoute,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WalkRoute {
+    End,
+    Next(u32),
+    Decide { branches: Span, otherwise: u32 },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WalkOffer {
+    pub option: u32,
+    pub priority: i32,
+    pub when: Program,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WalkAvoid {
+    pub option: u32,
+    pub when: Program,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct WalkBranch {
+    pub when: Program,
+    pub to: u32,
+}
+
+/// A table position; pathways are far smaller than `u32` counts.
+fn position(index: usize) -> u32 {
+    u32::try_from(index).expect("pathway tables hold fewer than 2^32 entries")
+}
+
+/// Appends entries to a table and returns their span.
+fn extend<T>(table: &mut Vec<T>, entries: impl IntoIterator<Item = T>) -> Span {
+    let start = position(table.len());
+    table.extend(entries);
+    Span {
+        start,
+        end: position(table.len()),
+    }
+}
+
+impl Walk {
+    /// The tables of `nodes`, `options` (over `regions` region slots) and the assessments' conditions.
+    pub(super) fn new<'a>(
+        nodes: &[Node],
+        options: &[OptionDef],
+        assessments: impl IntoIterator<Item = Option<&'a When>>,
+        regions: usize,
+    ) -> Walk {
+        let mut steps = Vec::new();
+        let mut program = |when: Option<&When>| {
+            extend(
+                &mut steps,
+                when.map_or(&[][..], When::steps).iter().copied(),
+            )
+        };
+        let mut offers = Vec::new();
+        let mut avoids = Vec::new();
+        let mut branches = Vec::new();
+        let mut indices = Vec::new();
+        let mut walk_nodes = Vec::with_capacity(nodes.len());
+        for node in nodes {
+            let guard = program(node.guard.as_ref());
+            let node_offers: Vec<WalkOffer> = (node.offers.iter())
+                .map(|offer| WalkOffer {
+                    option: position(offer.option),
+                    priority: offer.priority,
+                    when: program(offer.when.as_ref()),
+                })
+                .collect();
+            let node_avoids: Vec<WalkAvoid> = (node.avoids.iter())
+                .map(|avoid| WalkAvoid {
+                    option: position(avoid.option),
+                    when: program(avoid.when.as_ref()),
+                })
+                .collect();
+            let route = match &node.route {
+                Route::End => WalkRoute::End,
+                Route::Next(next) => WalkRoute::Next(position(*next)),
+                Route::Decide {
+                    branches: node_branches,
+                    otherwise,
+                } => {
+                    let entries: Vec<WalkBranch> = (node_branches.iter())
+                        .map(|branch| WalkBranch {
+                            when: program(Some(&branch.when)),
+                            to: position(branch.to),
+                        })
+                        .collect();
+                    WalkRoute::Decide {
+                        branches: extend(&mut branches, entries),
+                        otherwise: position(*otherwise),
+                    }
+                }
+            };
+            walk_nodes.push(WalkNode {
+                guard,
+                offers: extend(&mut offers, node_offers),
+                avoids: extend(&mut avoids, node_avoids),
+                alerts: extend(&mut indices, node.alerts.iter().map(|&a| position(a))),
+                suppress: extend(&mut indices, node.suppress.iter().map(|&o| position(o))),
+                route,
+            });
+        }
+        let assessments = assessments.into_iter().map(&mut program).collect();
+        let tie_orders = (options.iter())
+            .flat_map(|option| {
+                (0..regions).map(|slot| match option.serves[slot] {
+                    true => position(option.tie_order[slot]),
+                    false => NOT_SERVED,
+                })
+            })
+            .collect();
+        Walk {
+            nodes: walk_nodes.into(),
+            offers: offers.into(),
+            avoids: avoids.into(),
+            branches: branches.into(),
+            indices: indices.into(),
+            assessments,
+            steps: steps.into(),
+            tie_orders,
+            regions,
+        }
+    }
+
+    #[inline(always)]
+    pub fn node(&self, index: usize) -> &WalkNode {
+        &self.nodes[index]
+    }
+
+    #[inline(always)]
+    pub fn offers(&self, span: Span) -> &[WalkOffer] {
+        &self.offers[span.range()]
+    }
+
+    #[inline(always)]
+    pub fn avoids(&self, span: Span) -> &[WalkAvoid] {
+        &self.avoids[span.range()]
+    }
+
+    #[inline(always)]
+    pub fn branches(&self, span: Span) -> &[WalkBranch] {
+        &self.branches[span.range()]
+    }
+
+    /// A node's alert or suppressed option indices.
+    #[inline(always)]
+    pub fn indices(&self, span: Span) -> &[u32] {
+        &self.indices[span.range()]
+    }
+
+    /// Whether `program` holds for the request and row of `ctx` (an empty one always does).
+    #[inline(always)]
+    pub fn holds(&self, program: Program, ctx: &Context) -> bool {
+        program.start == program.end || run(&self.steps[program.range()], ctx)
+    }
+
+    /// The option's place among options of equal priority in the region slot, or `None` when the
+    /// option does not serve that region.
+    #[inline(always)]
+    pub fn tie_order(&self, option: u32, slot: usize) -> Option<u32> {
+        let order = self.tie_orders[option as usize * self.regions + slot];
+        (order != NOT_SERVED).then_some(order)
+    }
+
+    /// The first assessment entry whose condition holds; a validated pathway ends with one that
+    /// always does.
+    pub fn assessment(&self, ctx: &Context) -> Option<usize> {
+        (self.assessments.iter()).position(|&program| self.holds(program, ctx))
+    }
+}
+
+impl Pathway {
+    /// The walk's tables, built from the rest of the pathway.
+    pub(super) fn build_walk(&self) -> Walk {
+        Walk::new(
+            &self.nodes,
+            &self.options,
+            self.assessments.iter().map(|entry| entry.when.as_ref()),
+            self.regions.len(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pathway::PathwaySet;
+
+    fn program(walk: &Walk, program: Program) -> &[Step] {
+        &walk.steps[program.range()]
+    }
+
+    fn same(walk: &Walk, compiled: Program, when: Option<&When>) {
+        assert_eq!(program(walk, compiled), when.map_or(&[][..], When::steps));
+    }
+
+    /// Every table entry is its node's entry, in order, with the node's own program.
+    #[test]
+    fn the_tables_restate_every_node_option_and_assessment() {
+        let pathways = PathwaySet::embedded().unwrap();
+        let pathway = pathways.iter().next().unwrap();
+        let walk = &pathway.walk;
+        assert_eq!(walk.nodes.len(), pathway.nodes.len());
+        for (index, node) in pathway.nodes.iter().enumerate() {
+            let compiled = walk.node(index);
+            same(walk, compiled.guard, node.guard.as_ref());
+            let offers = walk.offers(compiled.offers);
+            assert_eq!(offers.len(), node.offers.len());
+            for (entry, offer) in offers.iter().zip(&node.offers) {
+                assert_eq!(entry.option as usize, offer.option);
+                assert_eq!(entry.priority, offer.priority);
+                same(walk, entry.when, offer.when.as_ref());
+            }
+            let avoids = walk.avoids(compiled.avoids);
+            assert_eq!(avoids.len(), node.avoids.len());
+            for (entry, avoid) in avoids.iter().zip(&node.avoids) {
+                assert_eq!(entry.option as usize, avoid.option);
+                same(walk, entry.when, avoid.when.as_ref());
+            }
+            let widen = |span| {
+                walk.indices(span)
+                    .iter()
+                    .map(|&i| i as usize)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(widen(compiled.alerts), node.alerts);
+            assert_eq!(widen(compiled.suppress), node.suppress);
+            match (&node.route, compiled.route) {
+                (Route::End, WalkRoute::End) => {}
+                (Route::Next(next), WalkRoute::Next(to)) => assert_eq!(*next, to as usize),
+                (
+                    Route::Decide {
+                        branches,
+                        otherwise,
+                    },
+                    WalkRoute::Decide {
+                        branches: span,
+                        otherwise: to,
+                    },
+                ) => {
+                    assert_eq!(*otherwise, to as usize);
+                    let entries = walk.branches(span);
+                    assert_eq!(entries.len(), branches.len());
+                    for (entry, branch) in entries.iter().zip(branches) {
+                        assert_eq!(entry.to as usize, branch.to);
+                        same(walk, entry.when, Some(&branch.when));
+                    }
+                }
+                (route, compiled) => panic!("node {index}: {route:?} became {compiled:?}"),
+            }
+        }
+        assert_eq!(walk.assessments.len(), pathway.assessments.len());
+        for (compiled, entry) in walk.assessments.iter().zip(&pathway.assessments) {
+            same(walk, *compiled, entry.when.as_ref());
+        }
+        for (index, option) in pathway.options.iter().enumerate() {
+            for slot in 0..pathway.regions.len() {
+                let expected = option.serves[slot].then_some(option.tie_order[slot] as u32);
+                assert_eq!(walk.tie_order(index as u32, slot), expected);
+            }
+        }
+    }
+
+    /// Node guards read through the tables agree with the nodes' own conditions, and a node
+    /// without `when` (an empty program) always applies.
+    #[test]
+    fn guards_hold_through_the_tables_as_they_do_on_the_nodes() {
+        let pathways = PathwaySet::embedded().unwrap();
+        let pathway = pathways.iter().next().unwrap();
+        let blank = crate::facts::Facts::blank();
+        let unguarded = pathway.nodes.iter().filter(|node| node.guard.is_none());
+        assert!(unguarded.count() > 0);
+        for profile in 0..pathway.profiles.len() {
+            for slot in 0..pathway.regions.len() {
+                let ctx = Context::new(pathway, &blank, profile, slot);
+                for (index, node) in pathway.nodes.iter().enumerate() {
+                    let expected = node.guard.as_ref().is_none_or(|when| when.holds(&ctx));
+                    assert_eq!(
+                        pathway.walk.holds(pathway.walk.node(index).guard, &ctx),
+                        expected
+                    );
+                }
+            }
+        }
+    }
+}
