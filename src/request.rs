@@ -86,8 +86,45 @@ pub enum RequestError {
     Invalid(Vec<FieldError>),
 }
 
+/// The fields an object may have, in the order they are checked, and the position of a key among
+/// them by a `match`: a few length and byte comparisons, where a scan compared the key with each name.
+struct Fields<const N: usize> {
+    names: [&'static str; N],
+    position: fn(&str) -> Option<usize>,
+}
+
+macro_rules! fields {
+    ($($name:literal),+ $(,)?) => {{
+        const NAMES: &[&str] = &[$($name),+];
+        Fields {
+            names: [$($name),+],
+            position: |key| match key {
+                $($name => Some(const { index_of(NAMES, $name) }),)+
+                _ => None,
+            },
+        }
+    }};
+}
+
+/// Where `name` stands in `names` (at compile time, for [`fields!`]).
+const fn index_of(names: &[&str], name: &str) -> usize {
+    let mut index = 0;
+    while index < names.len() {
+        let (a, b) = (names[index].as_bytes(), name.as_bytes());
+        let mut at = 0;
+        while at < a.len() && at < b.len() && a[at] == b[at] {
+            at += 1;
+        }
+        if at == a.len() && at == b.len() {
+            return index;
+        }
+        index += 1;
+    }
+    panic!("a field list holds each of its names")
+}
+
 /// Every top-level field the contract defines, in the order they are checked.
-const REQUEST_FIELDS: [&str; 20] = [
+const REQUEST_FIELDS: Fields<20> = fields![
     "region",
     "procedure",
     "percent_relief",
@@ -110,8 +147,8 @@ const REQUEST_FIELDS: [&str; 20] = [
     "pathway",
 ];
 
-const DURATION_FIELDS: [&str; 2] = ["value", "unit"];
-const PREVIOUS_BLOCK_FIELDS: [&str; 3] = ["percent_relief", "relief_duration", "anesthetic"];
+const DURATION_FIELDS: Fields<2> = fields!["value", "unit"];
+const PREVIOUS_BLOCK_FIELDS: Fields<3> = fields!["percent_relief", "relief_duration", "anesthetic"];
 
 /// Parses and validates a request body. The members of the body go straight into their fields'
 /// slots as they are read; only nested values are collected into [`Json`].
@@ -119,13 +156,13 @@ pub fn parse(body: &[u8]) -> Result<TriageRequest, RequestError> {
     let mut errors = Vec::new();
     let mut slots = slots(&REQUEST_FIELDS);
     let object = json::parse_members(body, |key, value| {
-        place(&mut slots, &"", &key, value, &mut errors);
+        place(&REQUEST_FIELDS, &mut slots, &"", &key, value, &mut errors);
     })
     .map_err(RequestError::Syntax)?;
     if !object {
         return Err(not_an_object());
     }
-    validate(slots, errors)
+    validate(&mut slots, errors)
 }
 
 /// Validates an already parsed JSON document as a request.
@@ -134,18 +171,18 @@ pub fn from_json(document: Json<'_>) -> Result<TriageRequest, RequestError> {
         return Err(not_an_object());
     };
     let mut errors = Vec::new();
-    let slots = sort(&REQUEST_FIELDS, members, &"", &mut errors);
-    validate(slots, errors)
+    let mut slots = sort(&REQUEST_FIELDS, members, &"", &mut errors);
+    validate(&mut slots, errors)
 }
 
 fn not_an_object() -> RequestError {
     RequestError::Invalid(vec![FieldError::new("", "the body must be a JSON object")])
 }
 
-/// Checks every field, in the order of [`REQUEST_FIELDS`], then the rules between fields.
-/// `errors` holds the unknown and duplicate keys already found.
+/// Checks every field, in the order of [`REQUEST_FIELDS`], then the rules between fields, taking
+/// the values out of `slots`. `errors` holds the unknown and duplicate keys already found.
 fn validate(
-    slots: [Slot<'_>; 20],
+    slots: &mut [Slot<'_>; 20],
     mut errors: Vec<FieldError>,
 ) -> Result<TriageRequest, RequestError> {
     let [
@@ -342,27 +379,26 @@ struct Slot<'a> {
 }
 
 /// One empty slot per field.
-fn slots<'a, const N: usize>(fields: &[&'static str; N]) -> [Slot<'a>; N] {
-    fields.map(|name| Slot { name, value: None })
+fn slots<'a, const N: usize>(fields: &Fields<N>) -> [Slot<'a>; N] {
+    fields.names.map(|name| Slot { name, value: None })
 }
 
 /// Drops one member of an object into its field's slot; an unknown or repeated key is reported at
 /// once, so these errors come in document order.
-fn place<'a>(
-    slots: &mut [Slot<'a>],
+fn place<'a, const N: usize>(
+    fields: &Fields<N>,
+    slots: &mut [Slot<'a>; N],
     base: &dyn fmt::Display,
     key: &str,
     value: Json<'a>,
     errors: &mut Vec<FieldError>,
 ) {
-    let message = match slots.iter_mut().find(|slot| slot.name == key) {
-        Some(Slot {
-            value: slot @ None, ..
-        }) => {
+    let message = match (fields.position)(key).map(|index| &mut slots[index].value) {
+        Some(slot @ None) => {
             *slot = Some(value);
             return;
         }
-        Some(_) => "duplicate key",
+        Some(Some(_)) => "duplicate key",
         None => "unknown field",
     };
     errors.push(FieldError::new(At { base, name: key }.to_string(), message));
@@ -370,14 +406,14 @@ fn place<'a>(
 
 /// Sorts the members of an object into one slot per field, in one pass.
 fn sort<'a, const N: usize>(
-    fields: &[&'static str; N],
+    fields: &Fields<N>,
     members: Vec<(Cow<'a, str>, Json<'a>)>,
     base: &dyn fmt::Display,
     errors: &mut Vec<FieldError>,
 ) -> [Slot<'a>; N] {
     let mut slots = slots(fields);
     for (key, value) in members {
-        place(&mut slots, base, &key, value, errors);
+        place(fields, &mut slots, base, &key, value, errors);
     }
     slots
 }
@@ -400,8 +436,8 @@ impl<'a> Reader<'a, '_> {
 
     /// A field that may be absent. `Some((pointer, value))` when present and not `null`.
     #[inline(always)]
-    fn optional<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
-        match slot.value? {
+    fn optional<'j>(&mut self, slot: &mut Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
+        match slot.value.take()? {
             Json::Null => {
                 self.report(slot.name, "must not be null; leave the field out instead");
                 None
@@ -412,7 +448,7 @@ impl<'a> Reader<'a, '_> {
 
     /// A field that must be present.
     #[inline(always)]
-    fn required<'j>(&mut self, slot: Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
+    fn required<'j>(&mut self, slot: &mut Slot<'j>) -> Option<(At<'a>, Json<'j>)> {
         if slot.value.is_none() {
             self.report(slot.name, "is required");
             return None;
@@ -582,7 +618,7 @@ fn duration(
         type_error(pointer, "an object with value and unit", &value, errors);
         return None;
     };
-    let [amount, unit] = sort(&DURATION_FIELDS, members, pointer, errors);
+    let [amount, unit] = &mut sort(&DURATION_FIELDS, members, pointer, errors);
     let mut object = Reader {
         base: pointer,
         errors,
@@ -629,7 +665,7 @@ fn first_block(
         return None;
     };
     let [percent_relief, relief_duration, anesthetic] =
-        sort(&PREVIOUS_BLOCK_FIELDS, members, pointer, errors);
+        &mut sort(&PREVIOUS_BLOCK_FIELDS, members, pointer, errors);
     let mut object = Reader {
         base: pointer,
         errors,
@@ -711,6 +747,31 @@ mod tests {
             Err(RequestError::Invalid(errors)) => errors,
             other => panic!("expected field errors, got {other:?}"),
         }
+    }
+
+    fn lookup_agrees_with_the_names<const N: usize>(fields: &Fields<N>) {
+        for (index, name) in fields.names.iter().enumerate() {
+            assert_eq!((fields.position)(name), Some(index), "{name}");
+            let mut longer = name.to_string();
+            longer.push('s');
+            for other in [
+                &name[1..],
+                &name[..name.len() - 1],
+                &longer,
+                &name.to_uppercase(),
+            ] {
+                assert_eq!((fields.position)(other), None, "{other}");
+            }
+        }
+        assert_eq!((fields.position)(""), None);
+    }
+
+    #[test]
+    fn each_field_list_finds_exactly_its_names() {
+        lookup_agrees_with_the_names(&REQUEST_FIELDS);
+        lookup_agrees_with_the_names(&DURATION_FIELDS);
+        lookup_agrees_with_the_names(&PREVIOUS_BLOCK_FIELDS);
+        assert_eq!(index_of(&["a", "ab", "b"], "ab"), 1);
     }
 
     fn fields(body: &str) -> Vec<String> {
