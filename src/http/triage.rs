@@ -235,5 +235,15 @@ mod tests {
         assert!(!is_json(&headers));
         headers.insert(header::CONTENT_TYPE, "application/jsonx".parse().unwrap());
         assert!(!is_json(&headers));
+        for declared in [
+            "application/json",
+            " Application/JSON ;charset=utf-8",
+            "application/json;",
+        ] {
+            headers.insert(header::CONTENT_TYPE, declared.parse().unwrap());
+            assert!(is_json(&headers), "{declared}");
+        }
+        headers.insert(header::CONTENT_TYPE, ";application/json".parse().unwrap());
+        assert!(!is_json(&headers));
     }
 }
