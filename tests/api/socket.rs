@@ -59,6 +59,50 @@ fn exchange(stream: &mut TcpStream, timeout: Duration) -> String {
     String::from_utf8_lossy(&response).into_owned()
 }
 
+/// Sends a request whose body arrives in `parts`, 100 ms apart, so the server reads it in several
+/// frames, and reads the answer until the server closes.
+fn send_in_parts(addr: SocketAddr, length: usize, parts: &[&[u8]]) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /v1/triage HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    )
+    .unwrap();
+    for part in parts {
+        std::thread::sleep(Duration::from_millis(100));
+        stream.write_all(part).unwrap();
+    }
+    exchange(&mut stream, Duration::from_secs(30))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
+    let addr = serve(app()).await;
+    let (whole, parted) = tokio::task::spawn_blocking(move || {
+        let body = valid_request().to_string().into_bytes();
+        let (first, rest) = body.split_at(body.len() / 2);
+        (
+            send_in_parts(addr, body.len(), &[&body]),
+            send_in_parts(addr, body.len(), &[first, rest]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(parted.starts_with("HTTP/1.1 200"), "{parted}");
+    let answer = |response: &str| response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    assert_eq!(answer(&parted), answer(&whole));
+
+    // 64 KiB is the limit, wherever the frames end.
+    let limit = 64 * 1024;
+    let over = tokio::task::spawn_blocking(move || {
+        let half = vec![b' '; limit / 2];
+        send_in_parts(addr, limit + 1, &[&half, &half, b"1"])
+    })
+    .await
+    .unwrap();
+    assert!(over.starts_with("HTTP/1.1 413"), "{over}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_is_408() {
     let addr = serve(app_with(HttpOptions {
