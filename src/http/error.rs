@@ -170,7 +170,7 @@ pub fn problem_for_bare_errors(response: axum::response::Response) -> axum::resp
 fn carries_json(response: &axum::response::Response) -> bool {
     super::is_json(response.headers())
         || super::media_type(response.headers())
-            .is_some_and(|mime| mime.to_ascii_lowercase().ends_with("+json"))
+            .is_some_and(|mime| mime.to_ascii_lowercase().ends_with(b"+json"))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 
 use super::error::{ApiError, problem_for_bare_errors};
 use super::metrics::Metrics;
+use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -245,7 +246,9 @@ impl SequentialRequestId {
         hex(&mut text[..8], u64::from(self.prefix));
         text[8] = b'-';
         hex(&mut text[9..], n);
-        HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("-"))
+        // Shared bytes: the copy on the request and the one on the response are one allocation.
+        HeaderValue::from_maybe_shared(Bytes::from_owner(text))
+            .unwrap_or(HeaderValue::from_static("-"))
     }
 }
 

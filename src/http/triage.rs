@@ -69,14 +69,12 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
     state
         .metrics()
         .record_evaluation(outcome.answered.top_option, outcome.answered.profile);
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        buffers::into_body(outcome.body),
-    )
-        .into_response())
+    let mut response = buffers::into_body(outcome.body).into_response();
+    (response.headers_mut()).insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(response)
 }
 
 /// The request body, at most [`BODY_LIMIT`] bytes. Nearly every body arrives whole in its first
