@@ -307,7 +307,9 @@ impl ResponseJson {
         let (start, end) = self.pieces[piece.0];
         for step in &self.steps[start as usize..end as usize] {
             out.extend_from_slice(&self.bytes[step.start as usize..step.end as usize]);
-            fill(out, step.fill);
+            if step.fill != Fill::End {
+                fill(out, step.fill);
+            }
         }
     }
 }
