@@ -14,8 +14,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use http_body_util::BodyExt;
-use http_body_util::LengthLimitError;
+use http_body_util::{BodyExt, LengthLimitError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -70,10 +69,8 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
         .metrics()
         .record_evaluation(outcome.answered.top_option, outcome.answered.profile);
     let mut response = buffers::into_body(outcome.body).into_response();
-    (response.headers_mut()).insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    let json = HeaderValue::from_static("application/json");
+    response.headers_mut().insert(header::CONTENT_TYPE, json);
     Ok(response)
 }
 

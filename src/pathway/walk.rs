@@ -4,7 +4,7 @@
 //! the file states them for answers and the trace.
 //!
 //! A walk used to follow a pointer per list and per program, and read options' region tables from
-//! their own heap blocks; most of its time went to those cache misses. Here it reads a few small
+//! their own heap blocks, and much of its time went to those cache misses. Here it reads a few small
 //! contiguous tables.
 
 use super::condition::Context;
