@@ -20,6 +20,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use http_body_util::LengthLimitError;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -408,7 +409,8 @@ async fn receive_feedback(log: &FeedbackLog, id: &str, request: Request) -> Resp
     )
 }
 
-/// The body of a JSON request: `415` for another media type, `413` over the limit.
+/// The body of a JSON request: `415` for another media type, `413` over the limit, `400` when it cannot
+/// be read to its end (a broken chunked encoding, say).
 async fn json_body(request: Request) -> Result<axum::body::Bytes, CdsError> {
     if !super::is_json(request.headers()) {
         return Err(CdsError::new(
@@ -420,7 +422,14 @@ async fn json_body(request: Request) -> Result<axum::body::Bytes, CdsError> {
     }
     to_bytes(request.into_body(), CDS_BODY_LIMIT)
         .await
-        .map_err(|_| CdsError::new(413, "too-long", "the body exceeds 1 MiB", None))
+        .map_err(|error| {
+            if error.into_inner().is::<LengthLimitError>() {
+                CdsError::new(413, "too-long", "the body exceeds 1 MiB", None)
+            } else {
+                let unreadable = "the body could not be read to its end";
+                CdsError::new(400, "structure", unreadable, None)
+            }
+        })
 }
 
 async fn method_not_allowed() -> Response {

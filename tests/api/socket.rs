@@ -104,6 +104,32 @@ async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_chunked_body_is_400_not_413_on_triage_and_cds_hooks() {
+    let addr = serve(app()).await;
+    let send = move |path: &'static str| {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"a\":\r\nzz\r\n"
+        )
+        .unwrap();
+        exchange(&mut stream, Duration::from_secs(30))
+    };
+    let (triage, hook) = tokio::task::spawn_blocking(move || {
+        (
+            send("/v1/triage"),
+            send("/cds-services/facet-pain-next-step"),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(triage.starts_with("HTTP/1.1 400"), "{triage}");
+    assert!(triage.contains("unreadable-body"), "{triage}");
+    assert!(hook.starts_with("HTTP/1.1 400"), "{hook}");
+    assert!(hook.contains("\"code\":\"structure\""), "{hook}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_never_arrives_is_408() {
     let addr = serve(app_with(HttpOptions {
         request_timeout: Duration::from_millis(200),
