@@ -213,6 +213,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     slot.fill(openapi::Document::new(
         document,
         options.api_tokens.is_some(),
+        UNLIMITED,
     ));
     let cors = match &options.cors {
         Cors::Off => None,

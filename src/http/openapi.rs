@@ -18,6 +18,9 @@ use axum::{Extension, Router};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, OnceLock};
 use utoipa::OpenApi;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::{Config, SwaggerUi};
@@ -89,8 +92,14 @@ pub struct Document {
 type Rendered = Option<(Arc<PathwaySet>, OpenApiJson)>;
 
 impl Document {
-    /// `bearer_auth`: `/v1/*` requires a bearer token, so the document declares it.
-    pub fn new(mut routes: utoipa::openapi::OpenApi, bearer_auth: bool) -> Document {
+    /// `bearer_auth`: `/v1/*` requires a bearer token, so the document declares it. Every operation
+    /// outside `unlimited` can be refused with `503` when the server is at its concurrency limit.
+    pub fn new(
+        mut routes: utoipa::openapi::OpenApi,
+        bearer_auth: bool,
+        unlimited: &[&str],
+    ) -> Document {
+        respond_503_at_the_limit(&mut routes, unlimited);
         if bearer_auth {
             require_bearer_on_v1(&mut routes);
         }
@@ -148,8 +157,44 @@ fn require_bearer_on_v1(document: &mut utoipa::openapi::OpenApi) {
         }
         for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
             operation.security = Some(vec![SecurityRequirement::new("bearer", [""; 0])]);
+            let challenge = HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .description(Some(
+                    "`Bearer realm=\"facet-triage\"`, with `error=\"invalid_token\"` when the \
+                     token sent is not known",
+                ));
+            let unauthorized = problem_response("No bearer token, or one the server does not know")
+                .header("WWW-Authenticate", challenge.build());
+            (operation.responses.responses).insert("401".into(), unauthorized.build().into());
         }
     }
+}
+
+/// Documents the `503` (with `Retry-After`) of every operation the concurrency limit applies to.
+fn respond_503_at_the_limit(document: &mut utoipa::openapi::OpenApi, unlimited: &[&str]) {
+    for (path, item) in document.paths.paths.iter_mut() {
+        if unlimited.contains(&path.as_str()) {
+            continue;
+        }
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            let retry_after = HeaderBuilder::new()
+                .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                .description(Some("Seconds to wait before retrying"));
+            let overloaded = problem_response(
+                "Too many requests in flight (`--max-concurrency`); refused at once, never queued",
+            )
+            .header("Retry-After", retry_after.build());
+            (operation.responses.responses).insert("503".into(), overloaded.build().into());
+        }
+    }
+}
+
+/// A response of a problem document (`application/problem+json`).
+fn problem_response(description: &str) -> ResponseBuilder {
+    let problem = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem")));
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/problem+json", problem.build())
 }
 
 /// This document

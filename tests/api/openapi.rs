@@ -61,7 +61,20 @@ async fn every_route_is_described_and_errors_are_problem_documents() {
         .unwrap()
         .keys()
         .collect();
-    assert_eq!(statuses, ["200", "400", "413", "415", "422"]);
+    assert_eq!(statuses, ["200", "400", "413", "415", "422", "503"]);
+    // Beyond the concurrency limit every operation but the probes and the scrape may be refused.
+    for (path, item) in document["paths"].as_object().unwrap() {
+        let limited = !["/healthz", "/readyz", "/metrics"].contains(&path.as_str());
+        for operation in item.as_object().unwrap().values() {
+            let overloaded = &operation["responses"]["503"];
+            if limited {
+                assert!(overloaded["headers"]["Retry-After"].is_object(), "{path}");
+            }
+        }
+    }
+    // Without API tokens nothing answers 401.
+    let text = document.to_string();
+    assert!(!text.contains("\"401\""), "401 documented without tokens");
 }
 
 #[tokio::test]

@@ -90,6 +90,19 @@ fn v1_needs_a_known_bearer_token_and_operations_stay_open() {
         serde_json::json!([])
     );
     assert!(document["paths"]["/healthz"]["get"]["security"].is_null());
+    // Every /v1 operation documents its 401, and only those do.
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            let unauthorized = &operation["responses"]["401"];
+            assert_eq!(unauthorized.is_object(), path.starts_with("/v1/"), "{path}");
+            if path.starts_with("/v1/") {
+                assert!(
+                    unauthorized["headers"]["WWW-Authenticate"].is_object(),
+                    "{path}"
+                );
+            }
+        }
+    }
     assert!(
         document["paths"].get("/metrics").is_none(),
         "/metrics is on its own address"
