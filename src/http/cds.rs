@@ -14,13 +14,12 @@ use crate::cds::outcome::{CdsError, FHIR_JSON};
 use crate::cds::{self, service};
 use crate::pathway::PathwaySet;
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use http_body_util::LengthLimitError;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -420,12 +419,13 @@ async fn json_body(request: Request) -> Result<axum::body::Bytes, CdsError> {
             None,
         ));
     }
-    to_bytes(request.into_body(), CDS_BODY_LIMIT)
+    super::read_body(request.into_body(), CDS_BODY_LIMIT)
         .await
-        .map_err(|error| {
-            if error.into_inner().is::<LengthLimitError>() {
+        .map_err(|error| match error {
+            super::BodyError::TooLarge => {
                 CdsError::new(413, "too-long", "the body exceeds 1 MiB", None)
-            } else {
+            }
+            super::BodyError::Unreadable => {
                 let unreadable = "the body could not be read to its end";
                 CdsError::new(400, "structure", unreadable, None)
             }

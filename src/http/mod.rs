@@ -33,9 +33,11 @@ pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
+use axum::body::{Body, Bytes, HttpBody, to_bytes};
 use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::{Extension, Router};
+use http_body_util::{BodyExt, LengthLimitError};
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceBuilder;
@@ -292,4 +294,42 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<&[u8]> {
 /// Whether a message declares `application/json`, with or without parameters.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case(b"application/json"))
+}
+
+/// Why a request body could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BodyError {
+    /// Over the route's limit.
+    TooLarge,
+    /// Broken off, or its encoding broken (a bad chunk size, say).
+    Unreadable,
+}
+
+/// A request body of at most `limit` bytes. Nearly every body arrives whole in its first frame,
+/// which is then taken as it is: collecting it through `to_bytes` (a limit wrapper, a list of frames,
+/// an allocation) cost about 600 of a triage request's 33,500 instructions (callgrind, as
+/// `benches/http/instructions.sh` counts them). Any other body is collected by `to_bytes` after that
+/// frame.
+pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    let first = match body.frame().await {
+        None => return Ok(Bytes::new()),
+        Some(Err(_)) => return Err(BodyError::Unreadable),
+        Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
+    };
+    let room = (limit.checked_sub(first.len())).ok_or(BodyError::TooLarge)?;
+    if body.is_end_stream() {
+        return Ok(first);
+    }
+    // Boxed, so this rare path does not enlarge every request's future.
+    let rest = Box::pin(to_bytes(body, room)).await.map_err(|error| {
+        if error.into_inner().is::<LengthLimitError>() {
+            BodyError::TooLarge
+        } else {
+            BodyError::Unreadable
+        }
+    })?;
+    if first.is_empty() {
+        return Ok(rest);
+    }
+    Ok(Bytes::from([first, rest].concat()))
 }

@@ -5,16 +5,14 @@
 //! Checks run in the contract's order: method (the router), size, content type, then the body.
 
 use super::error::ApiError;
-use super::{AppState, BODY_LIMIT, buffers, is_json};
+use super::{AppState, BODY_LIMIT, BodyError, buffers, is_json, read_body};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
-use axum::body::{Body, Bytes, HttpBody, to_bytes};
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::MethodRouter;
-use http_body_util::{BodyExt, LengthLimitError};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -58,7 +56,12 @@ pub fn documentation() -> OpenApiRouter<AppState> {
 pub async fn triage(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let trace = trace_flag(request.uri())?;
     let declared_json = is_json(request.headers());
-    let body = read_body(request.into_body()).await?;
+    let body = read_body(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => ApiError::PayloadTooLarge { limit: BODY_LIMIT },
+            BodyError::Unreadable => ApiError::UnreadableBody,
+        })?;
     if !declared_json {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -72,38 +75,6 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
     let json = HeaderValue::from_static("application/json");
     response.headers_mut().insert(header::CONTENT_TYPE, json);
     Ok(response)
-}
-
-/// The request body, at most [`BODY_LIMIT`] bytes. Nearly every body arrives whole in its first
-/// frame, which is then taken as it is: collecting it through `to_bytes` (a limit wrapper, a list of
-/// frames, an allocation) cost about 600 of a request's 33,500 instructions (callgrind, as
-/// `benches/http/instructions.sh` counts them). Any other body is collected by `to_bytes` after that
-/// frame.
-async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
-    let too_large = ApiError::PayloadTooLarge { limit: BODY_LIMIT };
-    let first = match body.frame().await {
-        None => return Ok(Bytes::new()),
-        Some(Err(_)) => return Err(ApiError::UnreadableBody),
-        Some(Ok(frame)) => frame.into_data().unwrap_or_default(),
-    };
-    let room = BODY_LIMIT
-        .checked_sub(first.len())
-        .ok_or(too_large.clone())?;
-    if body.is_end_stream() {
-        return Ok(first);
-    }
-    // Boxed, so this rare path does not enlarge every request's future.
-    let rest = Box::pin(to_bytes(body, room)).await.map_err(|error| {
-        if error.into_inner().is::<LengthLimitError>() {
-            too_large
-        } else {
-            ApiError::UnreadableBody
-        }
-    })?;
-    if first.is_empty() {
-        return Ok(rest);
-    }
-    Ok(Bytes::from([first, rest].concat()))
 }
 
 /// The `trace` query parameter: absent, `true` or `false`; other parameters are ignored.
