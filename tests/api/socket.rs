@@ -59,20 +59,23 @@ fn exchange(stream: &mut TcpStream, timeout: Duration) -> String {
     String::from_utf8_lossy(&response).into_owned()
 }
 
-/// Sends a request whose body arrives in `parts`, 100 ms apart, so the server reads it in several
-/// frames, and reads the answer until the server closes.
-fn send_in_parts(addr: SocketAddr, length: usize, parts: &[&[u8]]) -> String {
+/// Sends `head`, then each of `parts` 100 ms apart (so the server reads the body in several frames),
+/// and reads the answer until the server closes.
+fn send_in_parts(addr: SocketAddr, head: &str, parts: &[&[u8]]) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST /v1/triage HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
-    )
-    .unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
     for part in parts {
         std::thread::sleep(Duration::from_millis(100));
         stream.write_all(part).unwrap();
     }
     exchange(&mut stream, Duration::from_secs(30))
+}
+
+/// The head of a `Connection: close` JSON `POST` to `path`, with `framing` (a length or chunking).
+fn post_head(path: &str, framing: &str) -> String {
+    format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n{framing}\r\n\r\n"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,9 +84,10 @@ async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
     let (whole, parted) = tokio::task::spawn_blocking(move || {
         let body = valid_request().to_string().into_bytes();
         let (first, rest) = body.split_at(body.len() / 2);
+        let head = post_head("/v1/triage", &format!("Content-Length: {}", body.len()));
         (
-            send_in_parts(addr, body.len(), &[&body]),
-            send_in_parts(addr, body.len(), &[first, rest]),
+            send_in_parts(addr, &head, &[&body]),
+            send_in_parts(addr, &head, &[first, rest]),
         )
     })
     .await
@@ -96,7 +100,8 @@ async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
     let limit = 64 * 1024;
     let over = tokio::task::spawn_blocking(move || {
         let half = vec![b' '; limit / 2];
-        send_in_parts(addr, limit + 1, &[&half, &half, b"1"])
+        let head = post_head("/v1/triage", &format!("Content-Length: {}", limit + 1));
+        send_in_parts(addr, &head, &[&half, &half, b"1"])
     })
     .await
     .unwrap();
@@ -106,14 +111,9 @@ async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_chunked_body_is_400_not_413_on_triage_and_cds_hooks() {
     let addr = serve(app()).await;
-    let send = move |path: &'static str| {
-        let mut stream = TcpStream::connect(addr).unwrap();
-        write!(
-            stream,
-            "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{{\"a\":\r\nzz\r\n"
-        )
-        .unwrap();
-        exchange(&mut stream, Duration::from_secs(30))
+    let send = move |path: &str| {
+        let head = post_head(path, "Transfer-Encoding: chunked");
+        send_in_parts(addr, &head, &[b"5\r\n{\"a\":\r\nzz\r\n"])
     };
     let (triage, hook) = tokio::task::spawn_blocking(move || {
         (
