@@ -5,27 +5,16 @@
 # (socket reads and writes, the same for both servers) is not counted. Needs valgrind and wrk.
 #
 #   benches/http/instructions.sh [SECONDS]
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 SECONDS_MEASURED="${1:-6}"
-OUT="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
-
-for tool in valgrind callgrind_control wrk; do
-  command -v "$tool" >/dev/null || { echo "$tool is not installed" >&2; exit 1; }
-done
-cargo build --release --locked --bin facet-triage --example ceiling >&2
-python3 benches/http/rotate.py benches/requests.json "$OUT/bodies.jsonl" > "$OUT/rotate.lua"
+source "$(dirname "$0")/common.sh"
+require valgrind callgrind_control wrk
+prepare
 
 count() { # name addr command...
   local name=$1 addr=$2; shift 2
   valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.out" "$@" >/dev/null 2>"$OUT/$name.log" &
   local pid=$!
-  for _ in $(seq 300); do
-    curl -fs -o /dev/null -X POST -H 'content-type: application/json' \
-      --data "$(head -n1 "$OUT/bodies.jsonl")" "http://$addr/v1/triage" && break
-    sleep 0.2
-  done
+  wait_ready "$addr" 300 0.2   # slow under valgrind
   wrk -t1 -c8 -d2s -s "$OUT/rotate.lua" "http://$addr" >/dev/null   # warm-up, not counted
   callgrind_control --zero "$pid" >/dev/null 2>&1
   local requests

@@ -7,28 +7,19 @@
 # for the median. Same requests and settings as run.sh. Needs wrk (Debian package `wrk`).
 #
 #   benches/http/paired.sh [ROUNDS] [SECONDS_PER_RUN] [CONNECTIONS]
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 ROUNDS="${1:-60}"
 SECONDS_PER_RUN="${2:-2}"
 CONNECTIONS="${3:-32}"
 TRIAGE_ADDR=127.0.0.1:18080
 CEILING_ADDR=127.0.0.1:18090
-OUT="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
-
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --locked --bin facet-triage --example ceiling >&2
-python3 benches/http/rotate.py benches/requests.json "$OUT/bodies.jsonl" > "$OUT/rotate.lua"
+source "$(dirname "$0")/common.sh"
+require wrk
+prepare
 
 taskset -c 0 ./target/release/facet-triage serve --addr "$TRIAGE_ADDR" >"$OUT/triage.log" 2>&1 &
 taskset -c 0 ./target/release/examples/ceiling "$CEILING_ADDR" "$OUT/bodies.jsonl" >"$OUT/ceiling.log" 2>&1 &
 for addr in "$TRIAGE_ADDR" "$CEILING_ADDR"; do
-  for _ in $(seq 100); do
-    curl -fs -o /dev/null -X POST -H 'content-type: application/json' \
-      --data "$(head -n1 "$OUT/bodies.jsonl")" "http://$addr/v1/triage" && break
-    sleep 0.1
-  done
+  wait_ready "$addr"
   taskset -c 1 wrk -t1 -c"$CONNECTIONS" -d2s -s "$OUT/rotate.lua" "http://$addr" >/dev/null   # warm-up
 done
 

@@ -7,27 +7,14 @@
 # Needs wrk (Debian package `wrk`).
 #
 #   benches/http/run.sh [DURATION_SECONDS] [CONNECTIONS] [RUNS]
-set -euo pipefail
-cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
 CONNECTIONS="${2:-32}"
 RUNS="${3:-3}"
 TRIAGE_ADDR=127.0.0.1:18080
 CEILING_ADDR=127.0.0.1:18090
-OUT="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$OUT"' EXIT
-
-command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
-cargo build --release --locked --bin facet-triage --example ceiling >&2
-python3 benches/http/rotate.py benches/requests.json "$OUT/bodies.jsonl" > "$OUT/rotate.lua"
-
-wait_ready() {
-  for _ in $(seq 100); do
-    if curl -fs -o /dev/null -X POST -H 'content-type: application/json' --data "$(head -n1 "$OUT/bodies.jsonl")" "http://$1/v1/triage"; then return 0; fi
-    sleep 0.1
-  done
-  echo "server on $1 did not start" >&2; return 1
-}
+source "$(dirname "$0")/common.sh"
+require wrk
+prepare
 
 measure() { # name addr command...
   local name=$1 addr=$2; shift 2
