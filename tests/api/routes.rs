@@ -152,10 +152,14 @@ async fn a_pathway_document_holds_catalogue_sources_profiles_nodes_and_flags() {
     let flags = body["provenance_flags"].as_array().unwrap();
     assert!(flags.iter().any(|f| f["verification"] == "unverified"));
     assert!(flags.iter().any(|f| f["extrapolated_from"] == "lumbar"));
+    assert!(flags.iter().all(|f| f["verification"] != "verified"
+        || f["extrapolated_from"].is_string()
+        || f["extrapolated"] == true));
+    // An entry applied to another population is flagged although its source is verified.
     assert!(
         flags
             .iter()
-            .all(|f| f["verification"] != "verified" || f["extrapolated_from"].is_string())
+            .any(|f| f["verification"] == "verified" && f["extrapolated"] == true)
     );
 }
 
