@@ -306,12 +306,11 @@ pub(super) fn order_action(
     if let Some(display) = &code.display {
         coding["display"] = json!(display);
     }
-    let coding = vec![coding];
     let mut resource = json!({
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": intent,
-        "code": {"coding": coding, "text": option.title},
+        "code": {"coding": [coding], "text": option.title},
         "subject": {"reference": format!("Patient/{}", call.patient_id)},
         "bodySite": [{"text": format!("{} spine", mapped.code.region.as_str())}],
         "note": [{"text": option.rationale}],

@@ -289,7 +289,7 @@ impl ResponseJson {
         Piece(self.offers_from + (self.node_offers_from[node] + offer) * self.rows + row)
     }
 
-    /// One avoided option, `{"id":…,"reason":…,"citations":[…]}`.
+    /// One avoided option, `{"id":…,"reason":…,"citations":[…],"evidence":[…]}`.
     pub fn avoid(&self, node: usize, avoid: usize, row: usize) -> Piece {
         Piece(self.avoids_from + (self.node_avoids_from[node] + avoid) * self.rows + row)
     }
