@@ -370,7 +370,7 @@ pub fn evaluate<'a>(
                 criteria,
                 citations,
                 codes: &option.codes[slot],
-                codes_json: option.codes_json[slot].as_deref(),
+                codes_json: &option.codes_json[slot],
             }
         })
         .collect();
@@ -390,6 +390,7 @@ pub fn evaluate<'a>(
                     .iter()
                     .map(source_id)
                     .collect(),
+                evidence: pathway.avoid_evidence(avoid, slot).collect(),
             }
         })
         .collect();

@@ -126,6 +126,24 @@ async fn a_pathway_document_holds_catalogue_sources_profiles_nodes_and_flags() {
             .iter()
             .all(|o| !o["regions"].as_array().unwrap().is_empty())
     );
+    // Every evidence entry says its direction; recommendations against are listed after the others.
+    let mut against = 0;
+    for option in options {
+        for region in option["regions"].as_array().unwrap() {
+            let directions: Vec<&str> = region["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["direction"].as_str().unwrap())
+                .collect();
+            assert_eq!(directions[0], "for", "{}", option["id"]);
+            let mut sorted = directions.clone();
+            sorted.sort_by_key(|d| *d == "against");
+            assert_eq!(directions, sorted, "{}", option["id"]);
+            against += directions.iter().filter(|d| **d == "against").count();
+        }
+    }
+    assert!(against > 0);
     assert!(!body["sources"].as_array().unwrap().is_empty());
     assert!(!body["nodes"].as_array().unwrap().is_empty());
     let asra = body["profiles"]
@@ -152,10 +170,14 @@ async fn a_pathway_document_holds_catalogue_sources_profiles_nodes_and_flags() {
     let flags = body["provenance_flags"].as_array().unwrap();
     assert!(flags.iter().any(|f| f["verification"] == "unverified"));
     assert!(flags.iter().any(|f| f["extrapolated_from"] == "lumbar"));
+    assert!(flags.iter().all(|f| f["verification"] != "verified"
+        || f["extrapolated_from"].is_string()
+        || f["extrapolated"] == true));
+    // An entry applied to another population is flagged although its source is verified.
     assert!(
         flags
             .iter()
-            .all(|f| f["verification"] != "verified" || f["extrapolated_from"].is_string())
+            .any(|f| f["verification"] == "verified" && f["extrapolated"] == true)
     );
 }
 
