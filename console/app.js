@@ -4,7 +4,7 @@
 
 import { call } from "./api.js";
 import { el, fill } from "./dom.js";
-import { renderPathway, renderRegion } from "./pathway-view.js";
+import { renderPathway, renderRegion, centerGraph } from "./pathway-view.js";
 import { setUpCaseView, openCase, readCase, encodeCase, decodeCase } from "./case-view.js";
 
 const state = { list: null, pathway: null, region: null };
@@ -21,6 +21,7 @@ async function loadPathway(id) {
   fill("region-select", regions.map((region) => el("option", { value: region }, region)));
   document.getElementById("region-select").value = state.region;
   renderPathway(state.pathway, state.region);
+  centerGraph();
 }
 
 /** The fragment of the case in the form. */
@@ -36,6 +37,7 @@ function show(view, focus) {
     else link.removeAttribute("aria-current");
   }
   document.title = `${view === "case" ? "Case" : "Pathway"}: facet-triage console`;
+  if (view === "pathway") centerGraph();
   if (focus) {
     const heading = document.getElementById(`${view}-title`);
     heading.setAttribute("tabindex", "-1");

@@ -145,6 +145,17 @@ function sourcesTable(pathway) {
   );
 }
 
+let centered = false;
+
+/** Once per drawing, when the view is visible: scrolls a graph wider than its frame to its middle,
+ * where the start node is. */
+export function centerGraph() {
+  const frame = document.getElementById("graph");
+  if (centered || !frame.clientWidth) return;
+  frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;
+  centered = true;
+}
+
 /** Renders the whole view for `pathway`, showing region-dependent content for `region`. */
 export function renderPathway(pathway, region) {
   document.getElementById("pathway-title").textContent = pathway.title;
@@ -153,6 +164,7 @@ export function renderPathway(pathway, region) {
   fill("pathway-disclaimer", pathway.disclaimer || "");
   const graph = drawGraph(pathway, (node) => showNode(pathway, node, graph));
   fill("graph", graph);
+  centered = false;
   fill("node-details", el("h3", { id: "node-details-heading" }, "Node"), el("p", {}, "No node chosen yet."));
   profilesTable(pathway, region);
   optionsCatalogue(pathway, region);
