@@ -31,6 +31,8 @@ const errorIdOf = (pointer) => `e${pointer.replaceAll("/", "-")}`;
 let context = null;
 /** Request members the form has no field for (from a shared link): sent as they are. */
 let extra = {};
+/** The `profile` of a linked case (a CDS card's request names one): preselected for the walk. */
+let preferredProfile = null;
 
 function control(field, pointer) {
   const id = idOf(pointer);
@@ -169,8 +171,10 @@ export function readCase() {
 }
 
 function writeCase(request) {
-  // The pathway is chosen in the page's header, not in the form.
-  extra = Object.fromEntries(Object.entries(request).filter(([name]) => name !== "pathway" && !FIELD_NAMES.includes(name)));
+  // The pathway is chosen in the page's header, not in the form; compare answers every profile.
+  preferredProfile = typeof request.profile === "string" ? request.profile : null;
+  const elsewhere = ["pathway", "profile"];
+  extra = Object.fromEntries(Object.entries(request).filter(([name]) => !elsewhere.includes(name) && !FIELD_NAMES.includes(name)));
   for (const field of allFields()) write(field, `/${field.name}`, request[field.name]);
 }
 
@@ -208,7 +212,7 @@ function showErrors(problem) {
     }
     items.push(el("li", {}, where, ": ", error.message));
   }
-  summary.append(el("p", {}, problem.detail || "The service did not accept this case."), el("ul", {}, items));
+  summary.append(el("p", {}, "The service did not accept this case:"), el("ul", {}, items));
   summary.hidden = false;
   first?.focus();
 }
@@ -310,7 +314,8 @@ async function run() {
     ]);
     others.forEach((profile, index) => byProfile.set(profile.id, answers[index]));
     showComparison(pathway, comparison, comparison.profiles.map((entry) => byProfile.get(entry.profile)));
-    fill("trace-profile", pathway.profiles.map((profile) => el("option", { value: profile.id }, profile.label || profile.id)));
+    fill("trace-profile", pathway.profiles.map((profile) =>
+      el("option", { value: profile.id, selected: profile.id === preferredProfile }, profile.label || profile.id)));
     fill("trace");
     document.getElementById("results").hidden = false;
     context.status(`Answered under ${comparison.profiles.length} profiles.`);

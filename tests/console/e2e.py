@@ -164,8 +164,9 @@ def main():
             run_axe(page, axe_source, checks, f"{name} pathway view")
             page.screenshot(path=f"{args.shots}/pathway-{name}.png", full_page=True)
 
-            # Case view from the fragment: a column per profile, the disagreements marked.
-            page.goto(args.base + "/console/" + fragment(CASE))
+            # Case view from the fragment, as a CDS card links to it (the request names the profile it
+            # was evaluated under): a column per profile, the disagreements marked.
+            page.goto(args.base + "/console/" + fragment(dict(CASE, profile=profiles[-1])))
             page.wait_for_selector("#columns .column", state="attached")
             page.wait_for_function("document.getElementById('results').hidden === false")
             columns = page.eval_on_selector_all("#columns .column", "cs => cs.map(c => c.dataset.profile)")
@@ -190,8 +191,8 @@ def main():
                                  " document.getElementById('f-previous_block-relief_duration-unit').value]")
             checks.check(form == ["85", '"h"'], f"{name}: the form holds the case from the fragment {form}")
 
-            # The walk for a chosen profile.
-            page.select_option("#trace-profile", profiles[-1])
+            # The walk for the linked case's profile, preselected.
+            checks.check(page.input_value("#trace-profile") == profiles[-1], f"{name}: the link's profile is chosen for the walk")
             page.click("#trace-button")
             page.wait_for_selector("#trace ol.trace > li")
             _, traced = api(args.base, args.token, "/v1/triage?trace=true", dict(CASE, profile=profiles[-1]))
