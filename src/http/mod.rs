@@ -1,7 +1,7 @@
 //! The HTTP layer: an axum router over the triage use case and the loaded pathways. No clinical logic
 //! lives here.
 //!
-//! One module per resource (`triage`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
+//! One module per resource (`triage`, `compare`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
 //! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
@@ -13,6 +13,7 @@
 pub mod access;
 mod buffers;
 mod cds;
+pub mod compare;
 mod console;
 mod error;
 mod observe;
@@ -201,6 +202,7 @@ fn documented_routes(
         .route_layer(CompressionLayer::new());
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
         .merge(triage::documentation())
+        .merge(compare::routes())
         .merge(documents)
         .merge(health::routes().route_layer(Extension(readiness)));
     if metrics_route {
