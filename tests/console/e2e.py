@@ -24,16 +24,17 @@ CHROMIUM_ARGS = [
 VIEWPORTS = [("laptop", 1366, 900), ("tablet", 820, 1180)]
 TIMEOUT_MS = 20_000
 
-# A confirmatory lumbar medial branch block after a positive first block, in chronic pain.
+# A first lumbar medial branch block with 60% relief, in chronic pain: positive for a profile with
+# a 50% threshold, partial for one with 80%, so the profiles can disagree about ablation.
 CASE = {
     "region": "lumbar",
     "procedure": "medial_branch_block",
-    "percent_relief": 85,
-    "relief_duration": {"value": 7, "unit": "h"},
+    "percent_relief": 60,
+    "relief_duration": {"value": 3, "unit": "h"},
     "radicular_symptoms": False,
-    "block_number": 2,
-    "anesthetic": "bupivacaine",
-    "previous_block": {"percent_relief": 90, "relief_duration": {"value": 2, "unit": "h"}, "anesthetic": "lidocaine"},
+    "block_number": 1,
+    "anesthetic": "lidocaine",
+    "guidance": "fluoroscopy",
     "pain_duration_months": 14,
     "conservative_care_weeks": 16,
     "red_flags": [],
@@ -96,6 +97,122 @@ def tab_to(page, predicate, limit=400):
     return False
 
 
+def check_viewport(browser, args, checks, axe_source, pathway, profiles, comparison, compare_status,
+                   bad_case, expected_error, name, width, height):
+    """Every browser check at one viewport size."""
+    print(f"-- {name} ({width}x{height})", flush=True)
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+
+    # The token prompt: /v1 wants a token, the page asks, keeps it in sessionStorage only.
+    page.goto(args.base + "/console/")
+    page.wait_for_selector("#token-dialog[open]")
+    page.keyboard.type(args.token)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#graph svg .node")
+    stored = page.evaluate("[sessionStorage.getItem('facet-triage-token'), localStorage.length]")
+    checks.check(stored == [args.token, 0], f"{name}: the token is kept in sessionStorage only")
+
+    # Pathway view: one box per node of the pathway, laid out without overlaps.
+    boxes = page.eval_on_selector_all(
+        "#graph svg .node", "nodes => nodes.map(n => [n.dataset.node, n.getBBox().x, n.getBBox().y,"
+        " n.getBBox().width, n.getBBox().height])")
+    checks.check(sorted(b[0] for b in boxes) == sorted(n["id"] for n in pathway["nodes"]),
+                 f"{name}: the graph draws every node of the pathway ({len(boxes)})")
+    overlaps = [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
+                if a[1] < b[1] + b[3] and b[1] < a[1] + a[3] and a[2] < b[2] + b[4] and b[2] < a[2] + a[4]]
+    checks.check(not overlaps, f"{name}: no two node boxes overlap {overlaps[:3]}")
+    checks.check(page.locator("#profiles-table thead th").count() == len(profiles) + 1,
+                 f"{name}: the parameters table has a column per profile")
+    checks.check(page.locator("#options details").count() == len(pathway["options"]),
+                 f"{name}: the catalogue lists every option")
+    checks.check(page.locator("#sources-table tbody tr").count() == len(pathway["sources"]),
+                 f"{name}: the sources table lists every source")
+
+    # Keyboard only: Tab to a graph node, Enter opens its rules and outcomes.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    reached = tab_to(page, "e.dataset && e.dataset.node")
+    if checks.check(reached, f"{name}: a graph node is reachable with Tab"):
+        node_id = page.evaluate("document.activeElement.dataset.node")
+        page.keyboard.press("Enter")
+        node = next(n for n in pathway["nodes"] if n["id"] == node_id)
+        heading = page.text_content("#node-details-heading")
+        details = page.text_content("#node-details")
+        checks.check(heading == node_id and all(rule in details for rule in node.get("rules", [])),
+                     f"{name}: Enter on node {node_id} shows its rules")
+    run_axe(page, axe_source, checks, f"{name} pathway view")
+    page.screenshot(path=f"{args.shots}/pathway-{name}.png", full_page=True)
+
+    # Case view from the fragment, as a CDS card links to it (the request names the profile it
+    # was evaluated under): a column per profile, the disagreements marked.
+    page.goto(args.base + "/console/" + fragment(dict(CASE, profile=profiles[-1])))
+    page.wait_for_selector("#columns .column", state="attached")
+    page.wait_for_function("document.getElementById('results').hidden === false")
+    columns = page.eval_on_selector_all("#columns .column", "cs => cs.map(c => c.dataset.profile)")
+    checks.check(columns == profiles, f"{name}: every profile the pathway lists has a column, in order {columns}")
+    if compare_status == 200:
+        for entry in comparison["profiles"]:
+            shown = page.eval_on_selector_all(
+                f"#columns .column[data-profile='{entry['profile']}'] ol.options > li", "ls => ls.map(l => l.dataset.option)")
+            checks.check(shown == entry["options"], f"{name}: {entry['profile']} column lists compare's options in rank order")
+        disagreeing = [item["option"] for item in comparison["disagreements"]]
+        checks.check(disagreeing, f"{name}: the test case has a disagreement to show (else choose another case)")
+        for option in disagreeing:
+            marked = page.eval_on_selector_all(
+                f"#columns li[data-option='{option}'], #columns li[data-avoid='{option}']",
+                "ls => ls.map(l => l.classList.contains('disagree') && l.textContent.includes('guidelines disagree'))")
+            checks.check(marked and all(marked), f"{name}: disagreement on {option} is highlighted in every column showing it")
+            checks.check(page.locator(f"#disagreements tr[data-option='{option}']").count() == 1,
+                         f"{name}: disagreement on {option} is listed")
+        others = page.eval_on_selector_all("#columns li.disagree", "ls => ls.map(l => l.dataset.option || l.dataset.avoid)")
+        checks.check(all(o in disagreeing for o in others), f"{name}: only disagreements are highlighted")
+        print(f"      disagreements: {disagreeing}")
+    form = page.evaluate("[document.getElementById('f-percent_relief').value,"
+                         " document.getElementById('f-relief_duration-unit').value]")
+    checks.check(form == ["60", '"h"'], f"{name}: the form holds the case from the fragment {form}")
+
+    # The walk for the linked case's profile, preselected.
+    checks.check(page.input_value("#trace-profile") == profiles[-1], f"{name}: the link's profile is chosen for the walk")
+    page.click("#trace-button")
+    page.wait_for_selector("#trace ol.trace > li")
+    _, traced = api(args.base, args.token, "/v1/triage?trace=true", dict(CASE, profile=profiles[-1]))
+    steps = page.eval_on_selector_all("#trace ol.trace > li > strong", "ss => ss.map(s => s.textContent)")
+    checks.check(steps == [step["node"] for step in traced["trace"]], f"{name}: the walk under {profiles[-1]} is shown")
+    run_axe(page, axe_source, checks, f"{name} case view")
+    page.screenshot(path=f"{args.shots}/case-{name}.png", full_page=True)
+
+    # Keyboard only: edit a field, the fragment follows; submit; the error appears beside its field.
+    page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
+    if checks.check(tab_to(page, "e.id === 'f-percent_relief'"), f"{name}: the relief field is reachable with Tab"):
+        page.keyboard.press("Control+A")
+        page.keyboard.type("150")
+        shared = decode_fragment(page.evaluate("location.hash"))
+        # An empty red_flags array means no red flag (contract 4.1); the form sends none.
+        same = {key: value for key, value in bad_case.items() if value != []}
+        checks.check(shared == same, f"{name}: the fragment follows the form (round trip) {shared}")
+        checks.check(tab_to(page, "e.id === 'compare-button'"), f"{name}: the compare button is reachable with Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#e-percent_relief:not([hidden])")
+        beside = page.text_content("#e-percent_relief")
+        focused = page.evaluate("document.activeElement.id")
+        checks.check(expected_error in beside and focused == "f-percent_relief"
+                     and page.get_attribute("#f-percent_relief", "aria-invalid") == "true",
+                     f"{name}: the error is shown beside its field and focused: {beside!r}")
+        run_axe(page, axe_source, checks, f"{name} case view with an error")
+        page.screenshot(path=f"{args.shots}/case-error-{name}.png", full_page=True)
+
+    # A 422 is an expected answer, which Chromium reports as a failed resource load; anything else is an error.
+    unexpected = [p for p in problems if "status of 422" not in p and "status of 401" not in p]
+    for problem in problems:
+        print(f"      console: {problem}")
+    checks.check(not unexpected, f"{name}: no browser console errors beyond the expected 401 and 422 answers")
+    context.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     for name in ("--base", "--token", "--axe", "--shots", "--chromium"):
@@ -117,116 +234,11 @@ def main():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
         for name, width, height in VIEWPORTS:
-            print(f"-- {name} ({width}x{height})", flush=True)
-            context = browser.new_context(viewport={"width": width, "height": height})
-            context.set_default_timeout(TIMEOUT_MS)
-            page = context.new_page()
-            problems = []
-            page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-            page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-
-            # The token prompt: /v1 wants a token, the page asks, keeps it in sessionStorage only.
-            page.goto(args.base + "/console/")
-            page.wait_for_selector("#token-dialog[open]")
-            page.keyboard.type(args.token)
-            page.keyboard.press("Enter")
-            page.wait_for_selector("#graph svg .node")
-            stored = page.evaluate("[sessionStorage.getItem('facet-triage-token'), localStorage.length]")
-            checks.check(stored == [args.token, 0], f"{name}: the token is kept in sessionStorage only")
-
-            # Pathway view: one box per node of the pathway, laid out without overlaps.
-            boxes = page.eval_on_selector_all(
-                "#graph svg .node", "nodes => nodes.map(n => [n.dataset.node, n.getBBox().x, n.getBBox().y,"
-                " n.getBBox().width, n.getBBox().height])")
-            checks.check(sorted(b[0] for b in boxes) == sorted(n["id"] for n in pathway["nodes"]),
-                         f"{name}: the graph draws every node of the pathway ({len(boxes)})")
-            overlaps = [(a[0], b[0]) for i, a in enumerate(boxes) for b in boxes[i + 1:]
-                        if a[1] < b[1] + b[3] and b[1] < a[1] + a[3] and a[2] < b[2] + b[4] and b[2] < a[2] + a[4]]
-            checks.check(not overlaps, f"{name}: no two node boxes overlap {overlaps[:3]}")
-            checks.check(page.locator("#profiles-table thead th").count() == len(profiles) + 1,
-                         f"{name}: the parameters table has a column per profile")
-            checks.check(page.locator("#options details").count() == len(pathway["options"]),
-                         f"{name}: the catalogue lists every option")
-            checks.check(page.locator("#sources-table tbody tr").count() == len(pathway["sources"]),
-                         f"{name}: the sources table lists every source")
-
-            # Keyboard only: Tab to a graph node, Enter opens its rules and outcomes.
-            page.evaluate("document.activeElement && document.activeElement.blur()")
-            reached = tab_to(page, "e.dataset && e.dataset.node")
-            if checks.check(reached, f"{name}: a graph node is reachable with Tab"):
-                node_id = page.evaluate("document.activeElement.dataset.node")
-                page.keyboard.press("Enter")
-                node = next(n for n in pathway["nodes"] if n["id"] == node_id)
-                heading = page.text_content("#node-details-heading")
-                details = page.text_content("#node-details")
-                checks.check(heading == node_id and all(rule in details for rule in node.get("rules", [])),
-                             f"{name}: Enter on node {node_id} shows its rules")
-            run_axe(page, axe_source, checks, f"{name} pathway view")
-            page.screenshot(path=f"{args.shots}/pathway-{name}.png", full_page=True)
-
-            # Case view from the fragment, as a CDS card links to it (the request names the profile it
-            # was evaluated under): a column per profile, the disagreements marked.
-            page.goto(args.base + "/console/" + fragment(dict(CASE, profile=profiles[-1])))
-            page.wait_for_selector("#columns .column", state="attached")
-            page.wait_for_function("document.getElementById('results').hidden === false")
-            columns = page.eval_on_selector_all("#columns .column", "cs => cs.map(c => c.dataset.profile)")
-            checks.check(columns == profiles, f"{name}: every profile the pathway lists has a column, in order {columns}")
-            if compare_status == 200:
-                for entry in comparison["profiles"]:
-                    shown = page.eval_on_selector_all(
-                        f"#columns .column[data-profile='{entry['profile']}'] ol.options > li", "ls => ls.map(l => l.dataset.option)")
-                    checks.check(shown == entry["options"], f"{name}: {entry['profile']} column lists compare's options in rank order")
-                disagreeing = [item["option"] for item in comparison["disagreements"]]
-                for option in disagreeing:
-                    marked = page.eval_on_selector_all(
-                        f"#columns li[data-option='{option}'], #columns li[data-avoid='{option}']",
-                        "ls => ls.map(l => l.classList.contains('disagree') && l.textContent.includes('guidelines disagree'))")
-                    checks.check(marked and all(marked), f"{name}: disagreement on {option} is highlighted in every column showing it")
-                    checks.check(page.locator(f"#disagreements tr[data-option='{option}']").count() == 1,
-                                 f"{name}: disagreement on {option} is listed")
-                others = page.eval_on_selector_all("#columns li.disagree", "ls => ls.map(l => l.dataset.option || l.dataset.avoid)")
-                checks.check(all(o in disagreeing for o in others), f"{name}: only disagreements are highlighted")
-                print(f"      disagreements: {disagreeing}")
-            form = page.evaluate("[document.getElementById('f-percent_relief').value,"
-                                 " document.getElementById('f-previous_block-relief_duration-unit').value]")
-            checks.check(form == ["85", '"h"'], f"{name}: the form holds the case from the fragment {form}")
-
-            # The walk for the linked case's profile, preselected.
-            checks.check(page.input_value("#trace-profile") == profiles[-1], f"{name}: the link's profile is chosen for the walk")
-            page.click("#trace-button")
-            page.wait_for_selector("#trace ol.trace > li")
-            _, traced = api(args.base, args.token, "/v1/triage?trace=true", dict(CASE, profile=profiles[-1]))
-            steps = page.eval_on_selector_all("#trace ol.trace > li > strong", "ss => ss.map(s => s.textContent)")
-            checks.check(steps == [step["node"] for step in traced["trace"]], f"{name}: the walk under {profiles[-1]} is shown")
-            run_axe(page, axe_source, checks, f"{name} case view")
-            page.screenshot(path=f"{args.shots}/case-{name}.png", full_page=True)
-
-            # Keyboard only: edit a field, the fragment follows; submit; the error appears beside its field.
-            page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
-            if checks.check(tab_to(page, "e.id === 'f-percent_relief'"), f"{name}: the relief field is reachable with Tab"):
-                page.keyboard.press("Control+A")
-                page.keyboard.type("150")
-                shared = decode_fragment(page.evaluate("location.hash"))
-                # An empty red_flags array means no red flag (contract 4.1); the form sends none.
-                same = {key: value for key, value in bad_case.items() if value != []}
-                checks.check(shared == same, f"{name}: the fragment follows the form (round trip) {shared}")
-                checks.check(tab_to(page, "e.id === 'compare-button'"), f"{name}: the compare button is reachable with Tab")
-                page.keyboard.press("Enter")
-                page.wait_for_selector("#e-percent_relief:not([hidden])")
-                beside = page.text_content("#e-percent_relief")
-                focused = page.evaluate("document.activeElement.id")
-                checks.check(expected_error in beside and focused == "f-percent_relief"
-                             and page.get_attribute("#f-percent_relief", "aria-invalid") == "true",
-                             f"{name}: the error is shown beside its field and focused: {beside!r}")
-                run_axe(page, axe_source, checks, f"{name} case view with an error")
-                page.screenshot(path=f"{args.shots}/case-error-{name}.png", full_page=True)
-
-            # A 422 is an expected answer, which Chromium reports as a failed resource load; anything else is an error.
-            unexpected = [p for p in problems if "status of 422" not in p and "status of 401" not in p]
-            for problem in problems:
-                print(f"      console: {problem}")
-            checks.check(not unexpected, f"{name}: no browser console errors beyond the expected 401 and 422 answers")
-            context.close()
+            try:
+                check_viewport(browser, args, checks, axe_source, pathway, profiles, comparison, compare_status,
+                               bad_case, expected_error, name, width, height)
+            except Exception as error:  # a timeout or a missing element: report it, try the next size
+                checks.check(False, f"{name}: {type(error).__name__}: {error}")
         browser.close()
     print(f"{checks.failed} checks failed")
     return 1 if checks.failed else 0
