@@ -7,6 +7,7 @@ import { call, ApiError } from "./api.js";
 import { el, fill, badge, words } from "./dom.js";
 import { GROUPS, FIELD_NAMES } from "./fields.js";
 import { direction, verification } from "./pathway-view.js";
+import { drawGraph } from "./graph.js";
 
 /** base64url (no padding) of the UTF-8 JSON of `value`. */
 export function encodeCase(value) {
@@ -281,7 +282,10 @@ async function showTrace() {
   try {
     const answer = await call("/v1/triage?trace=true", { ...readCase(), profile });
     const facts = (object) => Object.entries(object || {}).map(([name, value]) => el("li", {}, el("code", {}, name), ": ", JSON.stringify(value)));
-    fill(target, el("ol", { class: "trace" }, (answer.trace || []).map((step) =>
+    const walk = (answer.trace || []).map((step) => step.node);
+    fill(target,
+      el("div", { class: "graph trace-graph", tabindex: 0, role: "region", "aria-label": "The walk on the graph" }, drawGraph(context.pathway(), null, walk)),
+      el("ol", { class: "trace" }, (answer.trace || []).map((step) =>
       el("li", { class: step.applied ? "applied" : null },
         el("strong", {}, step.node), " ", step.applied ? badge("applied", "ok") : badge("not applied", "plain"), " ", step.title,
         step.branch ? el("p", {}, "Branch: ", step.branch) : null,
@@ -291,6 +295,9 @@ async function showTrace() {
         Object.keys(step.facts || {}).length ? [el("p", {}, "Facts read:"), el("ul", {}, facts(step.facts))] : null,
         Object.keys(step.parameters || {}).length ? [el("p", {}, "Parameters:"), el("ul", {}, facts(step.parameters))] : null,
         step.next ? el("p", {}, "Next: ", el("code", {}, step.next)) : null))));
+    // The walk starts in the middle of a graph wider than its frame.
+    const frame = target.querySelector(".trace-graph");
+    frame.scrollLeft = (frame.scrollWidth - frame.clientWidth) / 2;
   } catch (error) {
     if (error instanceof ApiError && error.status === 422) showErrors(error.problem);
     fill(target, el("p", { class: "problem" }, error.message));

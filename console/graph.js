@@ -61,11 +61,15 @@ function wrap(text, lines) {
   return result;
 }
 
+let drawings = 0;
+
 /**
- * Draws the graph. `onChoose(node)` runs when a node is clicked or activated with Enter or Space.
- * Returns the SVG element; `select(id)` on it marks one node as chosen.
+ * Draws the graph. With `onChoose`, each node is a button and `onChoose(node)` runs when it is
+ * clicked or activated with Enter or Space; without it the drawing is one image. `walk` (node ids in
+ * visiting order) marks a walk through the graph. Returns the SVG element; `select(id)` on it marks
+ * one node as chosen.
  */
-export function drawGraph(pathway, onChoose) {
+export function drawGraph(pathway, onChoose, walk = []) {
   const nodes = pathway.nodes;
   const { layer, out, index } = layers(nodes, pathway.start);
   const rows = [];
@@ -95,16 +99,22 @@ export function drawGraph(pathway, onChoose) {
     return { x, y: MARGIN + layer[i] * (HEIGHT + GAP_Y) };
   });
 
+  const step = new Map(walk.map((id, k) => [id, k + 1]));
+  const walked = new Set(walk.slice(1).map((id, k) => `${walk[k]}>${id}`));
+  const arrow = `arrow-${++drawings}`;
   const svg = el("svg:svg", {
     viewBox: `0 0 ${totalWidth} ${totalHeight}`,
     width: totalWidth,
     height: totalHeight,
     class: "graph-svg",
-    "aria-label": `Decision graph of ${pathway.title}, ${nodes.length} nodes`,
+    role: onChoose ? null : "img",
+    "aria-label": onChoose
+      ? `Decision graph of ${pathway.title}, ${nodes.length} nodes`
+      : `The walk through the graph: ${walk.join(", then ")}`,
   });
   svg.append(
     el("svg:defs", {},
-      el("svg:marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      el("svg:marker", { id: arrow, viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
         el("svg:path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }))),
   );
   const edges = el("svg:g", { class: "edges", "aria-hidden": "true" });
@@ -118,7 +128,8 @@ export function drawGraph(pathway, onChoose) {
       const upward = to.y <= from.y;
       const bend = upward ? 80 : Math.max(24, (to.y - from.y) / 2);
       const d = `M ${from.x} ${from.y} C ${from.x} ${from.y + bend}, ${to.x} ${to.y - bend}, ${to.x} ${to.y}`;
-      edges.append(el("svg:path", { d, class: "edge", "marker-end": "url(#arrow)" }));
+      const onWalk = walked.has(`${node.id}>${edge.to}`);
+      edges.append(el("svg:path", { d, class: onWalk ? "edge walked" : "edge", "marker-end": `url(#${arrow})` }));
       if (next.length > 1) {
         edges.append(el("svg:text", { x: from.x + 4, y: from.y + 14, class: "edge-label" }, String(k + 1)));
       }
@@ -131,23 +142,25 @@ export function drawGraph(pathway, onChoose) {
     const { x, y } = xy[i];
     const lines = wrap(node.title, 3);
     const choose = () => onChoose(node);
-    const box = el("svg:g", {
-      class: "node",
-      role: "button",
-      tabindex: 0,
-      "aria-pressed": "false",
-      "aria-label": `${node.id}: ${node.title}`,
-      "data-node": node.id,
-      onclick: choose,
-      onkeydown: (event) => {
-        if (event.key === "Enter" || event.key === " ") {
-          event.preventDefault();
-          choose();
+    const interactive = onChoose
+      ? {
+          role: "button",
+          tabindex: 0,
+          "aria-pressed": "false",
+          "aria-label": `${node.id}: ${node.title}`,
+          onclick: choose,
+          onkeydown: (event) => {
+            if (event.key === "Enter" || event.key === " ") {
+              event.preventDefault();
+              choose();
+            }
+          },
         }
-      },
-    },
+      : {};
+    const box = el("svg:g", { class: step.has(node.id) ? "node visited" : "node", "data-node": node.id, ...interactive },
       el("svg:rect", { x, y, width: WIDTH, height: HEIGHT, rx: 6 }),
-      el("svg:text", { x: x + 8, y: y + LINE + 2, class: "node-id" }, node.id),
+      el("svg:text", { x: x + 8, y: y + LINE + 2, class: "node-id" },
+        step.has(node.id) ? `${step.get(node.id)}. ${node.id}` : node.id),
       lines.map((line, k) => el("svg:text", { x: x + 8, y: y + LINE * (k + 2) + 4, class: "node-title" }, line)),
     );
     boxes.set(node.id, box);

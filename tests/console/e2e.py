@@ -182,6 +182,8 @@ def check_viewport(browser, args, checks, axe_source, pathway, profiles, compari
     _, traced = api(args.base, args.token, "/v1/triage?trace=true", dict(CASE, profile=profiles[-1]))
     steps = page.eval_on_selector_all("#trace ol.trace > li > strong", "ss => ss.map(s => s.textContent)")
     checks.check(steps == [step["node"] for step in traced["trace"]], f"{name}: the walk under {profiles[-1]} is shown")
+    marked = page.eval_on_selector_all("#trace svg .node.visited", "ns => ns.map(n => n.dataset.node)")
+    checks.check(sorted(marked) == sorted(set(steps)), f"{name}: the walk is marked on the graph")
     run_axe(page, axe_source, checks, f"{name} case view")
     page.screenshot(path=f"{args.shots}/case-{name}.png", full_page=True)
 
