@@ -79,6 +79,11 @@ function profilesTable(pathway, region) {
         verification(value),
         value.note ? el("p", { class: "note" }, value.note) : null)));
   };
+  const shown = (profile, id) => {
+    const parameter = (profile.parameters || []).find((candidate) => candidate.id === id);
+    return (parameter ? valuesFor(parameter, region) : []).map((value) => value.value).join(" / ");
+  };
+  const differs = (id) => new Set(pathway.profiles.map((profile) => shown(profile, id))).size > 1;
   fill("profiles-table",
     el("caption", {}, `Parameters of each profile for the ${region} region`),
     el("thead", {}, el("tr", {},
@@ -87,7 +92,8 @@ function profilesTable(pathway, region) {
     el("tbody", {},
       el("tr", {}, el("th", { scope: "row" }, "In short"), pathway.profiles.map((profile) => el("td", {}, profile.description || ""))),
       parameters.map((parameter) => el("tr", {},
-        el("th", { scope: "row" }, parameter.description || parameter.id, el("br"), el("code", {}, parameter.id)),
+        el("th", { scope: "row" }, parameter.description || parameter.id, el("br"), el("code", {}, parameter.id),
+          differs(parameter.id) ? [el("br"), badge("profiles differ", "disagree")] : null),
         pathway.profiles.map((profile) => cell(profile, parameter.id))))),
   );
 }
