@@ -91,15 +91,22 @@ function addRow(field, pointer, rows) {
   const row = el("fieldset", { class: "field row", "data-field": rowPointer, "aria-describedby": errorIdOf(rowPointer) },
     el("legend", {}, `${field.item} ${index + 1}`),
     field.fields.map((inner) => fieldBlock(inner, `${rowPointer}/${inner.name}`)),
-    el("button", { type: "button", class: "secondary", onclick: () => { removeLastRow(rows); context.changed(); } },
+    el("button", { type: "button", class: "secondary", onclick: () => removeRow(field, pointer, index) },
       `Remove ${field.item.toLowerCase()} ${index + 1}`),
     el("p", { class: "field-error", id: errorIdOf(rowPointer), hidden: true }));
   rows.append(row);
   return row;
 }
 
-function removeLastRow(rows) {
-  rows.lastElementChild?.remove();
+/** Removes entry `index` of a list; the entries after it move up (their fields are renumbered). */
+function removeRow(field, pointer, index) {
+  const items = read(field, pointer) || [];
+  items.splice(index, 1);
+  write(field, pointer, items);
+  const rows = document.querySelector(`[data-list="${pointer}"]`);
+  // Focus stays in the list: on the entry that moved up, or on the button that adds one.
+  (rows.children[index]?.querySelector("select, input") || rows.nextElementSibling)?.focus();
+  context.changed();
 }
 
 /** The value the form holds for `field`, or undefined when nothing was filled in. */

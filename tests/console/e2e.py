@@ -98,7 +98,7 @@ def tab_to(page, predicate, limit=400):
 
 
 def check_viewport(browser, args, checks, axe_source, pathway, profiles, comparison, compare_status,
-                   bad_case, expected_error, name, width, height):
+                   bad_case, expected_error, nested_case, nested_errors, name, width, height):
     """Every browser check at one viewport size."""
     print(f"-- {name} ({width}x{height})", flush=True)
     context = browser.new_context(viewport={"width": width, "height": height})
@@ -207,6 +207,25 @@ def check_viewport(browser, args, checks, axe_source, pathway, profiles, compari
         run_axe(page, axe_source, checks, f"{name} case view with an error")
         page.screenshot(path=f"{args.shots}/case-error-{name}.png", full_page=True)
 
+    # A linked case the service rejects: each error beside the deepest field its pointer names.
+    page.goto(args.base + "/console/" + fragment(nested_case))
+    page.wait_for_selector("#form-errors:not([hidden])")
+    for error in nested_errors:
+        slot = "#e" + error["field"].replace("/", "-")
+        shown = page.locator(slot).count() == 1 and page.is_visible(slot) and error["message"] in page.text_content(slot)
+        checks.check(shown, f"{name}: the error at {error['field']} is shown beside that field")
+
+    # Removing a list entry keeps the others, renumbered, and the fragment follows.
+    first = {"procedure": "medial_branch_block", "time_ago": {"value": 30, "unit": "wk"}}
+    second = {"procedure": "intra_articular_injection", "time_ago": {"value": 40, "unit": "wk"}}
+    page.goto(args.base + "/console/" + fragment(dict(CASE, procedure_history=[first, second])))
+    page.wait_for_selector("[data-field='/procedure_history/1']")
+    page.get_by_role("button", name="Remove earlier procedure 1").click()
+    kept = decode_fragment(page.evaluate("location.hash")).get("procedure_history")
+    focused = page.evaluate("document.activeElement.id")
+    checks.check(kept == [second] and focused == "f-procedure_history-0-procedure",
+                 f"{name}: removing the first earlier procedure keeps the second, focused {kept} {focused}")
+
     # A 422 is an expected answer, which Chromium reports as a failed resource load; anything else is an error.
     unexpected = [p for p in problems if "status of 422" not in p and "status of 401" not in p]
     for problem in problems:
@@ -233,12 +252,18 @@ def main():
     expected_error = next((e["message"] for e in bad_answer.get("errors", []) if e["field"] == "/percent_relief"), None)
     checks.check(bad_status == 422 and expected_error, "the API rejects percent_relief 150 at /percent_relief")
 
+    nested_case = dict(CASE, relief_duration={"value": 3})
+    nested_status, nested_answer = api(args.base, args.token, "/v1/triage", nested_case)
+    nested_errors = nested_answer.get("errors", [])
+    checks.check(nested_status == 422 and any(e["field"].count("/") > 1 for e in nested_errors),
+                 f"the API rejects a duration without its unit at a nested pointer {nested_errors}")
+
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
         for name, width, height in VIEWPORTS:
             try:
                 check_viewport(browser, args, checks, axe_source, pathway, profiles, comparison, compare_status,
-                               bad_case, expected_error, name, width, height)
+                               bad_case, expected_error, nested_case, nested_errors, name, width, height)
             except Exception as error:  # a timeout or a missing element: report it, try the next size
                 checks.check(False, f"{name}: {type(error).__name__}: {error}")
         browser.close()
