@@ -111,6 +111,11 @@ def check_viewport(browser, args, checks, axe_source, pathway, profiles, compari
     # The token prompt: /v1 wants a token, the page asks, keeps it in sessionStorage only.
     page.goto(args.base + "/console/")
     page.wait_for_selector("#token-dialog[open]")
+    page.keyboard.type("not-the-token-0123456789abcdef")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('token-reason').textContent.includes('did not accept')")
+    checks.check(page.is_visible("#token-dialog[open]") and page.evaluate("document.activeElement.id") == "token-input",
+                 f"{name}: a rejected token is asked for again")
     page.keyboard.type(args.token)
     page.keyboard.press("Enter")
     page.wait_for_selector("#graph svg .node")
