@@ -1,5 +1,6 @@
 //! `GET /console/`: the web console of contract section 8, a static page whose HTML, CSS and
-//! JavaScript are built into the binary (no CDN, no build step). The page calls only the public
+//! JavaScript (in `console/` beside this file, so whatever builds `src/` builds them) are built into
+//! the binary (no CDN, no build step). The page calls only the public
 //! `/v1` API from the browser, so it holds no clinical logic and the server never sees the case it
 //! shows (the case travels in the URL fragment). These routes sit outside the bearer-token check:
 //! the page itself holds no data and asks for the token when `/v1` wants one.
@@ -25,47 +26,47 @@ const ASSETS: &[(&str, &str, &str)] = &[
     (
         "index.html",
         "text/html; charset=utf-8",
-        include_str!("../../console/index.html"),
+        include_str!("console/index.html"),
     ),
     (
         "console.css",
         "text/css; charset=utf-8",
-        include_str!("../../console/console.css"),
+        include_str!("console/console.css"),
     ),
     (
         "app.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/app.js"),
+        include_str!("console/app.js"),
     ),
     (
         "api.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/api.js"),
+        include_str!("console/api.js"),
     ),
     (
         "dom.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/dom.js"),
+        include_str!("console/dom.js"),
     ),
     (
         "fields.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/fields.js"),
+        include_str!("console/fields.js"),
     ),
     (
         "graph.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/graph.js"),
+        include_str!("console/graph.js"),
     ),
     (
         "pathway-view.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/pathway-view.js"),
+        include_str!("console/pathway-view.js"),
     ),
     (
         "case-view.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../console/case-view.js"),
+        include_str!("console/case-view.js"),
     ),
 ];
 
