@@ -76,6 +76,10 @@ def decode_fragment(hash_):
     return json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
 
 
+# Waits use selectors, never `wait_for_function`: polling a JavaScript string needs `eval`, which the
+# console's Content-Security-Policy rightly forbids.
+
+
 def run_axe(page, axe_source, checks, what):
     # Evaluated through the DevTools protocol: the page's Content-Security-Policy stays in force.
     page.evaluate(axe_source)
@@ -113,7 +117,7 @@ def check_viewport(browser, args, checks, axe_source, pathway, profiles, compari
     page.wait_for_selector("#token-dialog[open]")
     page.keyboard.type("not-the-token-0123456789abcdef")
     page.keyboard.press("Enter")
-    page.wait_for_function("document.getElementById('token-reason').textContent.includes('did not accept')")
+    page.wait_for_selector("#token-reason:has-text('did not accept')")
     checks.check(page.is_visible("#token-dialog[open]") and page.evaluate("document.activeElement.id") == "token-input",
                  f"{name}: a rejected token is asked for again")
     page.keyboard.type(args.token)
@@ -156,7 +160,7 @@ def check_viewport(browser, args, checks, axe_source, pathway, profiles, compari
     # was evaluated under): a column per profile, the disagreements marked.
     page.goto(args.base + "/console/" + fragment(dict(CASE, profile=profiles[-1])))
     page.wait_for_selector("#columns .column", state="attached")
-    page.wait_for_function("document.getElementById('results').hidden === false")
+    page.wait_for_selector("#results:not([hidden])")
     columns = page.eval_on_selector_all("#columns .column", "cs => cs.map(c => c.dataset.profile)")
     checks.check(columns == profiles, f"{name}: every profile the pathway lists has a column, in order {columns}")
     if compare_status == 200:
