@@ -5,9 +5,11 @@
 //! suppressed option is never offered, and an option offered twice keeps its highest priority.
 //! Ranking orders by priority, then the strength of `evidence[0]`, then invasiveness, then id.
 
+mod compare;
 mod response;
 mod write;
 
+pub use compare::{Comparison, Disagreement, ProfileAnswer, compare};
 pub use response::*;
 
 use crate::facts::{Facts, fact_json};
