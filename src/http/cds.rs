@@ -126,10 +126,9 @@ impl CdsConfig {
                 let verifier = JwtVerifier::from_trust_json(&text, Limits::default())
                     .map_err(|error| format!("CDS trust file {}: {error}", path.display()))?;
                 config = config.with_auth(verifier, url)?;
-                if let (Some(auth), Some(n)) = (&mut config.auth, args.verify_concurrency) {
-                    if let Some(auth) = Arc::get_mut(auth) {
-                        auth.verifying = Arc::new(Semaphore::new(usize::from(n)));
-                    }
+                let auth = config.auth.as_mut().and_then(Arc::get_mut);
+                if let (Some(auth), Some(n)) = (auth, args.verify_concurrency) {
+                    auth.verifying = Arc::new(Semaphore::new(usize::from(n)));
                 }
             }
             (Some(_), None) => {
