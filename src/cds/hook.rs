@@ -86,10 +86,17 @@ pub struct Orders {
     pub service_requests: Vec<Entry<ServiceRequest>>,
 }
 
+/// Most selections of one order-select call examined: a clinician selects a few orders at a time,
+/// and each selection is looked up among the draft orders, so a call with thousands of selections
+/// would cost their product.
+pub const MAX_SELECTIONS_EXAMINED: usize = 64;
+
 impl Orders {
-    /// The selected draft `ServiceRequest`s, in selection order.
+    /// The selected draft `ServiceRequest`s, in selection order, for the first
+    /// [`MAX_SELECTIONS_EXAMINED`] selections.
     pub fn selected(&self) -> impl Iterator<Item = &Entry<ServiceRequest>> {
-        self.selections.iter().filter_map(|selection| {
+        let examined = &self.selections[..self.selections.len().min(MAX_SELECTIONS_EXAMINED)];
+        examined.iter().filter_map(|selection| {
             self.service_requests.iter().find(|entry| {
                 entry
                     .resource

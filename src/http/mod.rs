@@ -224,10 +224,15 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         Cors::Origins(origins) => Some(AllowOrigin::list(origins.iter().cloned())),
     }
     .map(|origins| {
+        // Browsers may send the bearer token only when the preflight allows `Authorization`.
+        let mut headers = vec![header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID];
+        if options.api_tokens.is_some() {
+            headers.push(header::AUTHORIZATION);
+        }
         CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+            .allow_headers(headers)
             .expose_headers([REQUEST_ID])
             .max_age(Duration::from_secs(600))
     });

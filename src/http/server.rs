@@ -110,13 +110,29 @@ impl ServeArgs {
             return Ok(Cors::Off);
         }
         if origins.contains(&"*") {
+            if origins.len() > 1 {
+                return Err("--cors-origins: `*` stands alone, not in a list of origins".to_owned());
+            }
             return Ok(Cors::AnyOrigin);
         }
         origins
             .iter()
             .map(|origin| {
+                // `null` is the origin of sandboxed frames and local files: anyone can send it.
+                let shaped = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && origin
+                        .split("://")
+                        .nth(1)
+                        .is_some_and(|host| !host.is_empty() && !host.contains(['/', '*']));
                 HeaderValue::from_str(origin)
-                    .map_err(|_| format!("--cors-origins: `{origin}` is not a valid origin"))
+                    .ok()
+                    .filter(|_| shaped)
+                    .ok_or_else(|| {
+                        format!(
+                            "--cors-origins: `{origin}` is not an origin (scheme://host[:port]; \
+                             `null` and wildcards are refused)"
+                        )
+                    })
             })
             .collect::<Result<_, _>>()
             .map(Cors::Origins)
@@ -143,7 +159,10 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let store = match PathwayStore::load(args.pathways.source()) {
+    let store = match PathwayStore::load_bounded(
+        args.pathways.source(),
+        args.pathways.max_pathway_file_size,
+    ) {
         Ok(store) => store,
         Err(errors) => {
             eprintln!("{errors}");
@@ -361,6 +380,19 @@ mod tests {
                 HeaderValue::from_static("https://b.example"),
             ]))
         );
+    }
+
+    #[test]
+    fn cors_origins_refuse_null_wildcards_in_lists_and_paths() {
+        for bad in [
+            "null",
+            "*,https://a.example",
+            "https://*.example",
+            "https://a.example/path",
+            "a.example",
+        ] {
+            assert!(parse(&["--cors-origins", bad]).cors().is_err(), "{bad}");
+        }
     }
 
     #[test]
