@@ -537,6 +537,28 @@ mod tests {
     }
 
     #[test]
+    fn only_the_first_selections_are_examined() {
+        let request = |id: usize| Entry {
+            path: format!("draftOrders.entry[{id}].resource"),
+            resource: crate::cds::fhir::ServiceRequest {
+                id: Some(id.to_string()),
+                status: "draft".to_owned(),
+                intent: "order".to_owned(),
+                code: None,
+                subject: crate::cds::fhir::Reference { reference: None },
+            },
+        };
+        let count = MAX_SELECTIONS_EXAMINED + 10;
+        let orders = Orders {
+            selections: (0..count)
+                .map(|id| format!("ServiceRequest/{id}"))
+                .collect(),
+            service_requests: (0..count).map(request).collect(),
+        };
+        assert_eq!(orders.selected().count(), MAX_SELECTIONS_EXAMINED);
+    }
+
+    #[test]
     fn missing_keys_are_412_naming_each() {
         let error = parse_value(&call(json!({"procedures": bundle(vec![])}))).unwrap_err();
         assert_eq!(error.status, 412);
