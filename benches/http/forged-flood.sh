@@ -38,7 +38,7 @@ with open(sys.argv[1], "w") as out:
     out.write('  return wrk.format(nil, "/cds-services/facet-pain-next-step", {["Authorization"] = "Bearer " .. tokens[n]})\nend\n')
 PY
 
-./target/release/facet-triage serve --addr "$ADDR" \
+"${CARGO_TARGET_DIR:-target}/release/facet-triage" serve --addr "$ADDR" \
   --cds-trust tests/fixtures/jwt/trusted-issuers.json --public-url "http://$ADDR" \
   >"$OUT/server.log" 2>&1 &
 SERVER=$!
