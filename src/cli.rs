@@ -41,6 +41,10 @@ pub struct PathwaysArg {
     /// Load pathway files from DIR instead of the embedded default.
     #[arg(long, value_name = "DIR", env = "FACET_TRIAGE_PATHWAYS")]
     pub pathways: Option<PathBuf>,
+    /// Largest pathway file read, in bytes; a larger file is refused before it is parsed (at start
+    /// and on reload).
+    #[arg(long, value_name = "BYTES", env = "FACET_TRIAGE_MAX_PATHWAY_FILE_SIZE", default_value_t = crate::pathway::DEFAULT_MAX_FILE_BYTES, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
+    pub max_pathway_file_size: u64,
 }
 
 impl PathwaysArg {
@@ -52,7 +56,7 @@ impl PathwaysArg {
     }
 
     pub fn load(&self) -> Result<PathwaySet, crate::pathway::LoadErrors> {
-        self.source().load()
+        self.source().load_bounded(self.max_pathway_file_size)
     }
 }
 

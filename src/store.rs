@@ -6,7 +6,7 @@
 //! `/readyz` and counted in metrics. Reloads are triggered by changes in the pathway directory
 //! (debounced) and by SIGHUP.
 
-use crate::pathway::{LoadErrors, PathwaySet};
+use crate::pathway::{DEFAULT_MAX_FILE_BYTES, LoadErrors, PathwaySet};
 use arc_swap::{ArcSwap, Guard};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -22,10 +22,16 @@ pub enum PathwaySource {
 }
 
 impl PathwaySource {
+    /// Loads the pathways, with files of at most [`DEFAULT_MAX_FILE_BYTES`].
     pub fn load(&self) -> Result<PathwaySet, LoadErrors> {
+        self.load_bounded(DEFAULT_MAX_FILE_BYTES)
+    }
+
+    /// Loads the pathways; a file over `max_file_bytes` is refused before it is read.
+    pub fn load_bounded(&self, max_file_bytes: u64) -> Result<PathwaySet, LoadErrors> {
         match self {
             PathwaySource::Embedded => PathwaySet::embedded(),
-            PathwaySource::Directory(dir) => PathwaySet::load_dir(dir),
+            PathwaySource::Directory(dir) => PathwaySet::load_dir_bounded(dir, max_file_bytes),
         }
     }
 }
@@ -47,6 +53,9 @@ pub struct PathwayStore {
     current: ArcSwap<PathwaySet>,
     last_failure: Mutex<Option<ReloadFailure>>,
     accept: Option<AcceptCheck>,
+    max_file_bytes: u64,
+    /// Held while a reload runs: reloads run one at a time, and `/readyz` shows one in progress.
+    reloading: Mutex<()>,
 }
 
 /// What a reload did.
@@ -61,8 +70,18 @@ pub enum ReloadOutcome {
 impl PathwayStore {
     /// Loads the source once; the server does not start on an invalid pathway.
     pub fn load(source: PathwaySource) -> Result<PathwayStore, LoadErrors> {
-        let set = source.load()?;
-        Ok(PathwayStore::with_set(source, set))
+        PathwayStore::load_bounded(source, DEFAULT_MAX_FILE_BYTES)
+    }
+
+    /// Loads the source once with files of at most `max_file_bytes`, now and on every reload.
+    pub fn load_bounded(
+        source: PathwaySource,
+        max_file_bytes: u64,
+    ) -> Result<PathwayStore, LoadErrors> {
+        let set = source.load_bounded(max_file_bytes)?;
+        let mut store = PathwayStore::with_set(source, set);
+        store.max_file_bytes = max_file_bytes;
+        Ok(store)
     }
 
     /// A store holding an already loaded set.
@@ -77,6 +96,8 @@ impl PathwayStore {
             current: ArcSwap::new(set),
             last_failure: Mutex::new(None),
             accept: None,
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+            reloading: Mutex::new(()),
         }
     }
 
@@ -108,12 +129,24 @@ impl PathwayStore {
             .clone()
     }
 
-    /// Loads and validates the source again and swaps it in if it is valid. Blocking: call it from a
-    /// blocking thread, not from a request.
+    /// Whether a reload is running now.
+    pub fn is_reloading(&self) -> bool {
+        matches!(
+            self.reloading.try_lock(),
+            Err(std::sync::TryLockError::WouldBlock)
+        )
+    }
+
+    /// Loads and validates the source again and swaps it in if it is valid; one reload runs at a
+    /// time. Blocking: call it from a blocking thread, not from a request.
     pub fn reload(&self) -> ReloadOutcome {
+        let _reloading = self
+            .reloading
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let loaded = self
             .source
-            .load()
+            .load_bounded(self.max_file_bytes)
             .map_err(|LoadErrors(errors)| errors.iter().map(ToString::to_string).collect())
             .and_then(|set| match &self.accept {
                 Some(check) => check(&set).map(|()| set).map_err(|error| vec![error]),

@@ -357,6 +357,7 @@ fn serve_options_are_checked() {
             public_url: url.map(Into::into),
             profile: profile.map(Into::into),
             cds_cors_origins: origins.iter().map(|o| o.to_string()).collect(),
+            verify_concurrency: None,
         };
     let pathways = pathways();
     let error = |args: CdsArgs| CdsConfig::from_args(&args).err().unwrap();

@@ -232,3 +232,86 @@ fn unknown_issuers_hmac_and_unsigned_tokens_are_refused() {
     );
     assert_eq!(check(&verifier, "not.a.jwt"), Err(JwtError::Algorithm));
 }
+
+/// A token with exactly this protected header, validly signed with the ES384 test key.
+fn sign_with_header(header: serde_json::Value, claims: serde_json::Value) -> String {
+    let encode = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+    };
+    let signed = format!("{}.{}", encode(&header), encode(&claims));
+    let pem = std::fs::read(format!("{FIXTURES}/es384-private.pem")).unwrap();
+    let key = EncodingKey::from_ec_pem(&pem).unwrap();
+    let signature = jsonwebtoken::crypto::sign(signed.as_bytes(), &key, Algorithm::ES384).unwrap();
+    format!("{signed}.{signature}")
+}
+
+#[test]
+fn a_validly_signed_token_with_critical_extensions_is_refused() {
+    let verifier = verifier();
+    let plain = json!({"alg": "ES384", "typ": "JWT", "kid": "test-es384"});
+    assert_eq!(
+        check(&verifier, &sign_with_header(plain, claims("plain"))),
+        Ok(()),
+        "the hand-built token is valid without `crit`"
+    );
+    let critical =
+        json!({"alg": "ES384", "typ": "JWT", "kid": "test-es384", "crit": ["exp"], "exp": 1});
+    assert_eq!(
+        check(&verifier, &sign_with_header(critical, claims("critical"))),
+        Err(JwtError::Critical)
+    );
+}
+
+#[test]
+fn a_long_jti_and_a_long_token_are_refused() {
+    let verifier = verifier();
+    let long_jti = "j".repeat(facet_triage::auth::jwt::MAX_JTI_LEN + 1);
+    let token = sign(Algorithm::ES384, "test-es384", claims(&long_jti));
+    assert_eq!(check(&verifier, &token), Err(JwtError::Malformed));
+    let longest = "j".repeat(facet_triage::auth::jwt::MAX_JTI_LEN);
+    let token = sign(Algorithm::ES384, "test-es384", claims(&longest));
+    assert_eq!(check(&verifier, &token), Ok(()));
+    let mut huge = claims("huge");
+    huge["pad"] = json!("x".repeat(20_000));
+    let token = sign(Algorithm::ES384, "test-es384", huge);
+    assert_eq!(check(&verifier, &token), Err(JwtError::Malformed));
+}
+
+#[test]
+fn refusals_do_not_tell_an_unknown_issuer_from_an_unknown_key_or_a_bad_signature() {
+    let messages = [
+        JwtError::UnknownIssuer,
+        JwtError::UnknownKey,
+        JwtError::Signature,
+    ]
+    .map(|error| error.to_string());
+    assert_eq!(messages[0], messages[1]);
+    assert_eq!(messages[1], messages[2]);
+}
+
+#[test]
+fn the_replay_cache_is_bounded_in_bytes() {
+    let trust = std::fs::read_to_string(format!("{FIXTURES}/trusted-issuers.json")).unwrap();
+    let limits = Limits {
+        replay_max_bytes: 2_000,
+        ..Limits::default()
+    };
+    let verifier = JwtVerifier::from_trust_json(&trust, limits).unwrap();
+    let jti = |n: usize| format!("{n:0>200}");
+    let mut accepted = 0;
+    let refused = loop {
+        match check(
+            &verifier,
+            &sign(Algorithm::ES256, "test-es256", claims(&jti(accepted))),
+        ) {
+            Ok(()) => accepted += 1,
+            Err(error) => break error,
+        }
+        assert!(accepted < 100, "the byte bound never refused");
+    };
+    assert_eq!(refused, JwtError::ReplayCacheFull);
+    assert!(
+        (1..10).contains(&accepted),
+        "{accepted} entries in 2,000 bytes"
+    );
+}

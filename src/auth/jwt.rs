@@ -18,20 +18,33 @@ use std::sync::Mutex;
 /// sandbox's ES256.
 const ACCEPTED: [Algorithm; 3] = [Algorithm::ES256, Algorithm::ES384, Algorithm::RS384];
 
-/// Why a token was refused. The messages name the rule, never the token or its claims' values.
+/// Longest accepted token, in bytes; a longer one is refused before it is decoded.
+const MAX_TOKEN_LEN: usize = 16 * 1024;
+/// Longest accepted `jti`, in bytes.
+pub const MAX_JTI_LEN: usize = 256;
+/// Bytes a replay cache entry costs beyond its issuer and `jti` (two map entries, tuple headers).
+const REPLAY_ENTRY_OVERHEAD: usize = 128;
+
+/// Why a token was refused. The messages name the rule, never the token or its claims' values. An
+/// unknown issuer, an unknown key and a bad signature read the same to the caller, so a forger
+/// learns nothing about which issuers and keys are trusted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JwtError {
     #[error("no bearer token in the Authorization header")]
     Missing,
     #[error("the bearer token is not a well-formed JWT")]
     Malformed,
+    #[error(
+        "the token's header lists critical extensions (`crit`), which this service does not support"
+    )]
+    Critical,
     #[error("the token's algorithm is not accepted (ES256, ES384 or RS384 only)")]
     Algorithm,
-    #[error("the token's issuer is not trusted")]
+    #[error("the token is not signed by a trusted key")]
     UnknownIssuer,
-    #[error("no trusted key of the issuer matches the token's key id and algorithm")]
+    #[error("the token is not signed by a trusted key")]
     UnknownKey,
-    #[error("the token's signature does not verify")]
+    #[error("the token is not signed by a trusted key")]
     Signature,
     #[error("the token has no `{0}` claim")]
     MissingClaim(&'static str),
@@ -83,6 +96,8 @@ pub struct Limits {
     pub max_lifetime: u64,
     /// Most `jti` values remembered at once.
     pub replay_capacity: usize,
+    /// Most bytes the remembered `jti` values (with their issuers) take at once.
+    pub replay_max_bytes: usize,
 }
 
 impl Default for Limits {
@@ -91,6 +106,7 @@ impl Default for Limits {
             leeway: 60,
             max_lifetime: 3_600,
             replay_capacity: 100_000,
+            replay_max_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -169,10 +185,16 @@ impl JwtVerifier {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or(JwtError::Missing)?;
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(JwtError::Malformed);
+        }
         // `alg: none` and unknown algorithms fail here already: the header does not parse.
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Algorithm)?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(JwtError::Algorithm);
+        }
+        if has_critical_header(token)? {
+            return Err(JwtError::Critical);
         }
         if header
             .typ
@@ -215,6 +237,9 @@ impl JwtVerifier {
             .jti
             .filter(|jti| !jti.is_empty())
             .ok_or(JwtError::MissingClaim("jti"))?;
+        if jti.len() > MAX_JTI_LEN {
+            return Err(JwtError::Malformed);
+        }
         let audience_ok = match claims.aud.ok_or(JwtError::MissingClaim("aud"))? {
             Audience::One(aud) => aud == audience,
             Audience::Many(auds) => auds.iter().any(|aud| aud == audience),
@@ -239,8 +264,25 @@ impl JwtVerifier {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         replay.insert(&iss, &jti, expires, now, self.limits.replay_capacity)?;
+        if replay.bytes > self.limits.replay_max_bytes {
+            replay.forget(&iss, &jti, expires);
+            return Err(JwtError::ReplayCacheFull);
+        }
         Ok(VerifiedToken { iss, jti, exp })
     }
+}
+
+/// Whether the token's protected header names critical extensions (RFC 7515 4.1.11): none is
+/// understood here, so such a token must be refused.
+fn has_critical_header(token: &str) -> Result<bool, JwtError> {
+    use base64::Engine;
+    let encoded = token.split('.').next().unwrap_or_default();
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| JwtError::Malformed)?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&decoded).map_err(|_| JwtError::Malformed)?;
+    Ok(header.contains_key("crit"))
 }
 
 fn trusted_key(jwk: &Jwk) -> Result<TrustedKey, String> {
@@ -290,6 +332,13 @@ enum Audience {
 struct ReplayCache {
     seen: HashMap<(String, String), u64>,
     by_expiry: BTreeSet<(u64, String, String)>,
+    /// About the bytes the entries take.
+    bytes: usize,
+}
+
+/// About the bytes one entry takes.
+fn entry_bytes(iss: &str, jti: &str) -> usize {
+    2 * (iss.len() + jti.len()) + REPLAY_ENTRY_OVERHEAD
 }
 
 impl ReplayCache {
@@ -306,6 +355,7 @@ impl ReplayCache {
                 break;
             }
             self.by_expiry.remove(&first);
+            self.bytes -= entry_bytes(&first.1, &first.2);
             self.seen.remove(&(first.1, first.2));
         }
         let key = (iss.to_owned(), jti.to_owned());
@@ -317,8 +367,18 @@ impl ReplayCache {
         }
         self.by_expiry
             .insert((expires, key.0.clone(), key.1.clone()));
+        self.bytes += entry_bytes(iss, jti);
         self.seen.insert(key, expires);
         Ok(())
+    }
+
+    /// Removes the entry just inserted (when it did not fit in the byte bound).
+    fn forget(&mut self, iss: &str, jti: &str, expires: u64) {
+        let key = (iss.to_owned(), jti.to_owned());
+        if self.seen.remove(&key).is_some() {
+            self.by_expiry.remove(&(expires, key.0, key.1));
+            self.bytes -= entry_bytes(iss, jti);
+        }
     }
 }
 
@@ -346,6 +406,23 @@ mod tests {
             "expired entries make room"
         );
         assert_eq!(cache.seen.len(), 1);
+        assert_eq!(cache.bytes, entry_bytes("i", "b"));
+        cache.forget("i", "b", 300);
+        assert_eq!((cache.seen.len(), cache.bytes), (0, 0));
+    }
+
+    #[test]
+    fn a_crit_header_is_found() {
+        use base64::Engine;
+        let encode =
+            |json: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json) + ".e30.sig";
+        let critical = encode(r#"{"alg":"ES384","crit":["exp"],"exp":1}"#);
+        assert_eq!(has_critical_header(&critical), Ok(true));
+        assert_eq!(
+            has_critical_header(&encode(r#"{"alg":"ES384"}"#)),
+            Ok(false)
+        );
+        assert_eq!(has_critical_header("%%%.e30.sig"), Err(JwtError::Malformed));
     }
 
     #[test]

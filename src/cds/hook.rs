@@ -86,10 +86,17 @@ pub struct Orders {
     pub service_requests: Vec<Entry<ServiceRequest>>,
 }
 
+/// Most selections of one order-select call examined: a clinician selects a few orders at a time,
+/// and each selection is looked up among the draft orders, so a call with thousands of selections
+/// would cost their product.
+pub const MAX_SELECTIONS_EXAMINED: usize = 64;
+
 impl Orders {
-    /// The selected draft `ServiceRequest`s, in selection order.
+    /// The selected draft `ServiceRequest`s, in selection order, for the first
+    /// [`MAX_SELECTIONS_EXAMINED`] selections.
     pub fn selected(&self) -> impl Iterator<Item = &Entry<ServiceRequest>> {
-        self.selections.iter().filter_map(|selection| {
+        let examined = &self.selections[..self.selections.len().min(MAX_SELECTIONS_EXAMINED)];
+        examined.iter().filter_map(|selection| {
             self.service_requests.iter().find(|entry| {
                 entry
                     .resource
@@ -527,6 +534,28 @@ mod tests {
 
     fn parse_value(value: &Value) -> Result<HookCall, CdsError> {
         parse(&serde_json::to_vec(value).unwrap(), "patient-view")
+    }
+
+    #[test]
+    fn only_the_first_selections_are_examined() {
+        let request = |id: usize| Entry {
+            path: format!("draftOrders.entry[{id}].resource"),
+            resource: crate::cds::fhir::ServiceRequest {
+                id: Some(id.to_string()),
+                status: "draft".to_owned(),
+                intent: "order".to_owned(),
+                code: None,
+                subject: crate::cds::fhir::Reference { reference: None },
+            },
+        };
+        let count = MAX_SELECTIONS_EXAMINED + 10;
+        let orders = Orders {
+            selections: (0..count)
+                .map(|id| format!("ServiceRequest/{id}"))
+                .collect(),
+            service_requests: (0..count).map(request).collect(),
+        };
+        assert_eq!(orders.selected().count(), MAX_SELECTIONS_EXAMINED);
     }
 
     #[test]

@@ -23,6 +23,7 @@ use axum::routing::{any, get, post};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Largest accepted CDS Hooks body: prefetch bundles are larger than a triage request.
@@ -67,6 +68,21 @@ pub struct CdsArgs {
         value_delimiter = ','
     )]
     pub cds_cors_origins: Vec<String>,
+    /// Token signatures verified at once, on threads apart from the request workers; a call beyond
+    /// it gets `503` with `Retry-After` at once. Half the CPU cores (at least 1) when left out, so a
+    /// flood of forged tokens leaves the other half to triage.
+    #[arg(
+        long = "cds-verify-concurrency",
+        value_name = "N",
+        env = "FACET_TRIAGE_CDS_VERIFY_CONCURRENCY",
+        value_parser = clap::value_parser!(u16).range(1..=1024)
+    )]
+    pub verify_concurrency: Option<u16>,
+}
+
+/// Default number of token verifications at once: half the CPU cores, at least one.
+fn default_verify_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1))
 }
 
 /// How the CDS Hooks routes answer. The default: no authentication, the pathway's default profile,
@@ -89,9 +105,11 @@ impl std::fmt::Debug for CdsConfig {
     }
 }
 
-/// Token verification and the public base URL the audience is built from.
+/// Token verification, its places, and the public base URL the audience is built from.
 struct CdsAuth {
     verifier: JwtVerifier,
+    /// Verifications running at once (each on a blocking thread).
+    verifying: Arc<Semaphore>,
     /// Without a trailing `/`.
     public_url: String,
 }
@@ -108,6 +126,10 @@ impl CdsConfig {
                 let verifier = JwtVerifier::from_trust_json(&text, Limits::default())
                     .map_err(|error| format!("CDS trust file {}: {error}", path.display()))?;
                 config = config.with_auth(verifier, url)?;
+                let auth = config.auth.as_mut().and_then(Arc::get_mut);
+                if let (Some(auth), Some(n)) = (auth, args.verify_concurrency) {
+                    auth.verifying = Arc::new(Semaphore::new(usize::from(n)));
+                }
             }
             (Some(_), None) => {
                 return Err(
@@ -141,6 +163,7 @@ impl CdsConfig {
         }
         self.auth = Some(Arc::new(CdsAuth {
             verifier,
+            verifying: Arc::new(Semaphore::new(default_verify_concurrency())),
             public_url: url.to_owned(),
         }));
         Ok(self)
@@ -254,21 +277,47 @@ pub fn routes(config: CdsConfig) -> Router<AppState> {
 
 /// Lets a call through only with a valid token for the URL called; `401` with an
 /// `OperationOutcome` and `WWW-Authenticate: Bearer` otherwise.
+/// The signature is checked on a blocking thread, at most `verifying` at once (`503` beyond), so
+/// forged tokens cost the request workers nothing.
 async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next: Next) -> Response {
     let audience = format!("{}{}", auth.public_url, request.uri().path());
     let authorization = request
         .headers()
         .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs());
-    match auth.verifier.verify(authorization, &audience, now) {
+    let Ok(place) = Arc::clone(&auth.verifying).try_acquire_owned() else {
+        metrics::counter!("cds_auth_refusals_total", "reason" => "verifier_busy").increment(1);
+        let busy = "too many token verifications at once; try again shortly";
+        let mut response = outcome(CdsError::new(503, "throttled", busy, None));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    let verifying = Arc::clone(&auth);
+    let verified = tokio::task::spawn_blocking(move || {
+        let _place = place;
+        verifying
+            .verifier
+            .verify(authorization.as_deref(), &audience, now)
+    })
+    .await;
+    let Ok(verified) = verified else {
+        let failed = "token verification failed";
+        return outcome(CdsError::new(500, "exception", failed, None));
+    };
+    match verified {
         Ok(token) => {
+            // Claims come from a trusted issuer but are still escaped: a log line holds no control
+            // characters a client chose.
             tracing::info!(
                 request_id = super::request_id(request.headers()),
-                iss = %token.iss,
-                jti = %token.jti,
+                iss = %token.iss.escape_debug(),
+                jti = %token.jti.escape_debug(),
                 "CDS Hooks call authenticated"
             );
             next.run(request).await
@@ -313,6 +362,7 @@ fn refusal_label(error: &JwtError) -> &'static str {
     match error {
         JwtError::Missing => "missing",
         JwtError::Malformed => "malformed",
+        JwtError::Critical => "critical",
         JwtError::Algorithm => "algorithm",
         JwtError::UnknownIssuer => "unknown_issuer",
         JwtError::UnknownKey => "unknown_key",

@@ -83,6 +83,8 @@ pub struct Ready {
     /// succeeds: one `file:line:column: message` line per error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejected_reload: Option<Vec<String>>,
+    /// A reload of the pathway files is running now (the versions above serve until it ends).
+    pub reloading: bool,
 }
 
 /// Readiness
@@ -119,6 +121,7 @@ pub async fn readyz(
             pathways: loaded,
             serving,
             rejected_reload: state.store().last_failure().map(|failure| failure.errors),
+            reloading: state.store().is_reloading(),
         }),
     )
         .into_response()

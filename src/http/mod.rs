@@ -14,6 +14,7 @@ pub mod access;
 mod buffers;
 mod cds;
 pub mod compare;
+mod connections;
 mod console;
 mod error;
 mod observe;
@@ -227,10 +228,15 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         Cors::Origins(origins) => Some(AllowOrigin::list(origins.iter().cloned())),
     }
     .map(|origins| {
+        // Browsers may send the bearer token only when the preflight allows `Authorization`.
+        let mut headers = vec![header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID];
+        if options.api_tokens.is_some() {
+            headers.push(header::AUTHORIZATION);
+        }
         CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST])
-            .allow_headers([header::CONTENT_TYPE, header::ACCEPT, REQUEST_ID])
+            .allow_headers(headers)
             .expose_headers([REQUEST_ID])
             .max_age(Duration::from_secs(600))
     });
@@ -240,7 +246,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     // `observe` is outermost and sees every answer, the concurrency limit's `503` included. Probes and
     // scrapes are not limited, so they still answer under load.
     let observe = observe::ObserveLayer::new(state.metrics().clone(), options.request_timeout);
-    let limit = overload::Limit::new(options.max_concurrency, UNLIMITED);
+    let limit = overload::Limit::new(options.max_concurrency, UNLIMITED, body_limit);
 
     // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
     let mut routes = routes.merge(openapi::swagger_ui().route_layer(CompressionLayer::new()));
@@ -310,12 +316,49 @@ pub(crate) enum BodyError {
     Unreadable,
 }
 
-/// A request body of at most `limit` bytes. Nearly every body arrives whole in its first frame,
+/// The body of a request that the concurrency limit read before its handler and found over the
+/// route's limit or unreadable: it declares itself too large, or fails when read, so the handler's
+/// [`read_body`] answers as it would have.
+pub(crate) struct UnreadBody(pub(crate) BodyError);
+
+impl HttpBody for UnreadBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::other("unreadable request body"))))
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self.0 {
+            BodyError::TooLarge => http_body::SizeHint::with_exact(u64::MAX),
+            BodyError::Unreadable => http_body::SizeHint::default(),
+        }
+    }
+}
+
+/// The largest body the route of `path` accepts.
+fn body_limit(path: &str) -> usize {
+    if path.starts_with("/cds-services") {
+        cds::CDS_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
+
+/// A request body of at most `limit` bytes; one that declares a larger size is refused before it
+/// is read. Nearly every body arrives whole in its first frame,
 /// which is then taken as it is: collecting it through `to_bytes` (a limit wrapper, a list of frames,
 /// an allocation) cost about 600 of a triage request's 33,500 instructions (callgrind, as
 /// `benches/http/instructions.sh` counts them). Any other body is collected by `to_bytes` after that
 /// frame.
 pub(crate) async fn read_body(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    if body.size_hint().lower() > limit as u64 {
+        return Err(BodyError::TooLarge);
+    }
     let first = match body.frame().await {
         None => return Ok(Bytes::new()),
         Some(Err(_)) => return Err(BodyError::Unreadable),

@@ -21,7 +21,7 @@ use super::error::{ApiError, problem_for_bare_errors};
 use super::metrics::Metrics;
 use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
 use std::future::Future;
@@ -105,13 +105,13 @@ where
         let started = Instant::now();
         let id = self.layer.0.ids.keep_or_make(request.headers());
         request.headers_mut().insert(REQUEST_ID, id.clone());
-        let method = request.method().clone();
+        let method = method_label(request.method());
         let route = request.extensions().get::<MatchedPath>().cloned();
         let route_label = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
         let span = tracing::debug_span!(
             "request",
             id = %request_id_text(&id),
-            method = %method,
+            method,
             route = %route_label,
         );
         let call = {
@@ -141,7 +141,7 @@ pub struct Observed<F> {
     span: tracing::Span,
     started: Instant,
     id: HeaderValue,
-    method: axum::http::Method,
+    method: &'static str,
     route: Option<MatchedPath>,
 }
 
@@ -186,7 +186,7 @@ where
         let status = response.status();
         let route = this.route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
         this.observer.metrics.record_request(
-            this.method.as_str(),
+            this.method,
             route,
             status.as_u16(),
             elapsed.as_secs_f64(),
@@ -205,6 +205,23 @@ where
             );
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// A request method as a metric label and log field: one of the standard methods, or `other` for an
+/// extension method a client made up, so a client cannot add label values (or bytes) at will.
+pub(crate) fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::PATCH => "PATCH",
+        Method::TRACE => "TRACE",
+        _ => "other",
     }
 }
 
@@ -334,6 +351,13 @@ mod tests {
                 .render()
                 .contains(r#"route="unmatched",status="405""#)
         );
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        assert_eq!(method_label(&Method::POST), "POST");
+        let made_up = Method::from_bytes(&[b'X'; 5000]).unwrap();
+        assert_eq!(method_label(&made_up), "other");
     }
 
     #[test]

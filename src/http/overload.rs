@@ -4,11 +4,18 @@
 //! One count of requests in flight is shared by every route of a router; a request takes a place
 //! without waiting or is refused, and holds it until it is answered (an atomic count: a semaphore's
 //! release takes a lock on every request). The router exempts `/healthz`, `/readyz` and
-//! `/metrics`, so probes and scrapes still answer under load. (tower's `LoadShed` over a global
+//! `/metrics`, so probes and scrapes still answer under load.
+//!
+//! A request whose body is still arriving reads it first (up to its route's size limit, within the
+//! request timeout of the `observe` layer outside) and takes its place only then, so clients that
+//! trickle bodies cannot hold every place while sending nothing. A declared `Content-Length` over
+//! the route's limit is not read: the handler refuses it with `413` at once. (tower's `LoadShed` over a global
 //! concurrency limit does the same, but behind axum's `HandleErrorLayer` it boxed a 0.8 KB future
 //! per request.)
 
 use super::error::ApiError;
+use super::{UnreadBody, read_body};
+use axum::body::{Body, HttpBody};
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use std::convert::Infallible;
@@ -31,6 +38,7 @@ pub const RETRY_AFTER_SECONDS: u32 = 1;
 pub struct Limit {
     in_flight: Arc<InFlight>,
     exempt: &'static [&'static str],
+    body_limit: fn(&str) -> usize,
 }
 
 #[derive(Debug)]
@@ -40,14 +48,20 @@ struct InFlight {
 }
 
 impl Limit {
-    /// At least one request at a time; requests for the `exempt` paths always pass.
-    pub fn new(max_concurrency: usize, exempt: &'static [&'static str]) -> Limit {
+    /// At least one request at a time; requests for the `exempt` paths always pass. `body_limit`
+    /// gives the largest body the route of a path accepts.
+    pub fn new(
+        max_concurrency: usize,
+        exempt: &'static [&'static str],
+        body_limit: fn(&str) -> usize,
+    ) -> Limit {
         Limit {
             in_flight: Arc::new(InFlight {
                 count: AtomicUsize::new(0),
                 max: max_concurrency.max(1),
             }),
             exempt,
+            body_limit,
         }
     }
 
@@ -92,8 +106,8 @@ pub struct Limited<S> {
 
 impl<S> Service<Request> for Limited<S>
 where
-    S: Service<Request, Response = Response, Error = Infallible>,
-    S::Future: Unpin,
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Unpin + Send,
 {
     type Response = Response;
     type Error = Infallible;
@@ -106,6 +120,26 @@ where
     fn call(&mut self, request: Request) -> Admission<S::Future> {
         if self.limit.exempt.contains(&request.uri().path()) {
             return Admission::Exempt(self.inner.call(request));
+        }
+        let body_limit = (self.limit.body_limit)(request.uri().path());
+        let body = request.body();
+        if !body.is_end_stream() && body.size_hint().lower() <= body_limit as u64 {
+            let (mut inner, limit) = (self.inner.clone(), self.limit.clone());
+            return Admission::Reading(Box::pin(async move {
+                let (parts, body) = request.into_parts();
+                let body = match read_body(body, body_limit).await {
+                    Ok(bytes) => Body::from(bytes),
+                    Err(error) => Body::new(UnreadBody(error)),
+                };
+                let request = Request::from_parts(parts, body);
+                match limit.admit() {
+                    Some(_place) => inner.call(request).await,
+                    None => {
+                        metrics::counter!("http_requests_shed_total").increment(1);
+                        Ok(ApiError::Overloaded.into_response())
+                    }
+                }
+            }));
         }
         match self.limit.admit() {
             Some(place) => Admission::Admitted {
@@ -120,10 +154,12 @@ where
     }
 }
 
-/// A request's answer, with the place it holds until then; an exempt request's answer; or a refusal.
+/// A request's answer, with the place it holds until then; an exempt request's answer; a request
+/// reading its body before it takes a place; or a refusal.
 pub enum Admission<F> {
     Admitted { answer: F, _place: Place },
     Exempt(F),
+    Reading(Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>),
     Refused,
 }
 
@@ -138,6 +174,7 @@ where
             Admission::Admitted { answer, .. } | Admission::Exempt(answer) => {
                 Pin::new(answer).poll(cx)
             }
+            Admission::Reading(reading) => reading.as_mut().poll(cx),
             Admission::Refused => Poll::Ready(Ok(ApiError::Overloaded.into_response())),
         }
     }
@@ -162,7 +199,7 @@ mod tests {
                 }),
             )
             .route("/probe", axum::routing::get(|| async {}))
-            .route_layer(Limit::new(1, &["/probe"]));
+            .route_layer(Limit::new(1, &["/probe"], |_| 16));
         let get = || Request::get("/slow").body(Body::empty()).unwrap();
         let first = tokio::spawn(app.clone().oneshot(get()));
         tokio::task::yield_now().await;

@@ -2,7 +2,7 @@
 
 use super::{
     ApiTokens, AppState, CdsArgs, CdsConfig, Cors, DEFAULT_REQUEST_TIMEOUT, HttpOptions, Metrics,
-    Readiness, access, overload, router_with,
+    Readiness, access, connections, overload, router_with,
 };
 use crate::cli::PathwaysArg;
 use crate::store::{PathwaySource, PathwayStore};
@@ -50,6 +50,17 @@ pub struct ServeArgs {
     /// sending work before the listener closes; in-flight requests then finish.
     #[arg(long, env = "FACET_TRIAGE_SHUTDOWN_DELAY", default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=300))]
     pub shutdown_delay: u64,
+    /// Seconds a connection has to send a complete request head, counted from when it waits for one
+    /// (just opened, or idle on keep-alive after an answer); then it is closed.
+    #[arg(long, env = "FACET_TRIAGE_HEADER_READ_TIMEOUT", default_value_t = connections::DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+    /// Connections served at once; more wait in the listen backlog until one closes.
+    #[arg(long, env = "FACET_TRIAGE_MAX_CONNECTIONS", default_value_t = connections::DEFAULT_MAX_CONNECTIONS, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize))]
+    pub max_connections: usize,
+    /// Seconds open connections get to finish once the listener closes at shutdown; then they are
+    /// dropped and the process exits.
+    #[arg(long, env = "FACET_TRIAGE_SHUTDOWN_TIMEOUT", default_value_t = connections::DEFAULT_SHUTDOWN_TIMEOUT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub shutdown_timeout: u64,
     /// Runtime worker threads; the number of CPU cores when left out.
     #[arg(long, env = "FACET_TRIAGE_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub worker_threads: Option<u16>,
@@ -99,13 +110,29 @@ impl ServeArgs {
             return Ok(Cors::Off);
         }
         if origins.contains(&"*") {
+            if origins.len() > 1 {
+                return Err("--cors-origins: `*` stands alone, not in a list of origins".to_owned());
+            }
             return Ok(Cors::AnyOrigin);
         }
         origins
             .iter()
             .map(|origin| {
+                // `null` is the origin of sandboxed frames and local files: anyone can send it.
+                let shaped = (origin.starts_with("https://") || origin.starts_with("http://"))
+                    && origin
+                        .split("://")
+                        .nth(1)
+                        .is_some_and(|host| !host.is_empty() && !host.contains(['/', '*']));
                 HeaderValue::from_str(origin)
-                    .map_err(|_| format!("--cors-origins: `{origin}` is not a valid origin"))
+                    .ok()
+                    .filter(|_| shaped)
+                    .ok_or_else(|| {
+                        format!(
+                            "--cors-origins: `{origin}` is not an origin (scheme://host[:port]; \
+                             `null` and wildcards are refused)"
+                        )
+                    })
             })
             .collect::<Result<_, _>>()
             .map(Cors::Origins)
@@ -132,7 +159,10 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let store = match PathwayStore::load(args.pathways.source()) {
+    let store = match PathwayStore::load_bounded(
+        args.pathways.source(),
+        args.pathways.max_pathway_file_size,
+    ) {
         Ok(store) => store,
         Err(errors) => {
             eprintln!("{errors}");
@@ -222,36 +252,46 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             Some(tokens) => tracing::info!(tokens = tokens.len(), "/v1 requires a bearer token"),
             None => tracing::warn!("/v1 is open: no API token configured"),
         }
+        let limits = connections::ConnectionLimits {
+            header_read_timeout: Duration::from_secs(args.header_read_timeout),
+            max_connections: args.max_connections,
+            shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+        };
         let metrics_server = metrics_listener.map(|listener| {
             if let Ok(local) = listener.local_addr() {
                 tracing::info!(addr = %local, "serving /metrics on its own address");
             }
             let app = super::metrics::standalone_router(state.metrics().clone());
-            tokio::spawn(async move { axum::serve(listener, app).await })
+            let readiness = Readiness::default();
+            tokio::spawn(connections::serve(
+                listener,
+                app,
+                limits,
+                readiness,
+                std::future::pending(),
+            ))
         });
         let app = router_with(state, options);
         let local = listener.local_addr().map_or(args.addr, |addr| addr);
         tracing::info!(addr = %local, max_concurrency = args.max_concurrency, "listening");
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal(
-                readiness,
-                Duration::from_secs(args.shutdown_delay),
-            ))
-            .await;
+        let drained = connections::serve(
+            listener,
+            app,
+            limits,
+            readiness.clone(),
+            shutdown_signal(readiness, Duration::from_secs(args.shutdown_delay)),
+        )
+        .await;
         upkeep.abort();
         if let Some(server) = metrics_server {
             server.abort();
         }
-        match served {
-            Ok(()) => {
-                tracing::info!("stopped; in-flight requests finished");
-                ExitCode::SUCCESS
-            }
-            Err(error) => {
-                tracing::error!(%error, "server error");
-                ExitCode::from(1)
-            }
+        if drained {
+            tracing::info!("stopped; in-flight requests finished");
+        } else {
+            tracing::warn!("stopped at the shutdown timeout");
         }
+        ExitCode::SUCCESS
     })
 }
 
@@ -343,12 +383,28 @@ mod tests {
     }
 
     #[test]
+    fn cors_origins_refuse_null_wildcards_in_lists_and_paths() {
+        for bad in [
+            "null",
+            "*,https://a.example",
+            "https://*.example",
+            "https://a.example/path",
+            "a.example",
+        ] {
+            assert!(parse(&["--cors-origins", bad]).cors().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults_match_the_documentation() {
         let args = parse(&[]);
         assert_eq!(args.request_timeout, 10);
         assert_eq!(args.worker_threads, None);
         assert_eq!(args.max_concurrency, 512);
         assert_eq!(args.shutdown_delay, 0);
+        assert_eq!(args.header_read_timeout, 5);
+        assert_eq!(args.max_connections, 768);
+        assert_eq!(args.shutdown_timeout, 15);
         assert_eq!(args.metrics_addr, None);
         assert_eq!(args.api_tokens_file, None);
     }

@@ -21,7 +21,7 @@ pub use compile::compile;
 pub use error::{LoadError, LoadErrors};
 pub use render::GraphFormat;
 pub use response_json::{Fill, ResponseJson};
-pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
+pub use set::{DEFAULT_FILE_NAME, DEFAULT_MAX_FILE_BYTES, DEFAULT_PATHWAY, PathwaySet};
 
 use crate::facts::{Field, Quantity};
 use crate::request::{FieldError, TriageRequest};

@@ -2,11 +2,14 @@
 
 use super::error::{LoadError, LoadErrors};
 use super::{Pathway, compile};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
 /// File name of the default pathway, in `pathways/` and in error messages about the embedded copy.
 pub const DEFAULT_FILE_NAME: &str = "pathways/facet-pain.toml";
+/// Largest pathway file loaded by default (1 MiB); a larger one is refused before it is parsed.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// The default pathway, embedded at compile time so the server runs with no files beside it.
 pub const DEFAULT_PATHWAY: &str = include_str!("../../pathways/facet-pain.toml");
 
@@ -26,16 +29,24 @@ impl PathwaySet {
         )])
     }
 
-    /// Every `*.toml` file of `dir`, in file-name order. Errors of all files are reported together.
+    /// Every `*.toml` file of `dir`, in file-name order, each of at most
+    /// [`DEFAULT_MAX_FILE_BYTES`]. Errors of all files are reported together.
     pub fn load_dir(dir: &Path) -> Result<PathwaySet, LoadErrors> {
-        let io_error = |path: &Path, error: std::io::Error| {
+        PathwaySet::load_dir_bounded(dir, DEFAULT_MAX_FILE_BYTES)
+    }
+
+    /// Every `*.toml` file of `dir`, in file-name order; a file over `max_file_bytes` is refused
+    /// before it is read. Errors name files by their file name only, never the directory's path.
+    pub fn load_dir_bounded(dir: &Path, max_file_bytes: u64) -> Result<PathwaySet, LoadErrors> {
+        let error = |path: &Path, message: String| {
             LoadErrors(vec![LoadError {
-                file: path.display().to_string(),
+                file: file_name(path),
                 line: 1,
                 column: 1,
-                message: format!("cannot read: {error}"),
+                message,
             }])
         };
+        let io_error = |path: &Path, e: std::io::Error| error(path, format!("cannot read: {e}"));
         let mut paths: Vec<_> = std::fs::read_dir(dir)
             .map_err(|e| io_error(dir, e))?
             .filter_map(|entry| entry.ok().map(|e| e.path()))
@@ -44,8 +55,25 @@ impl PathwaySet {
         paths.sort();
         let mut sources = Vec::new();
         for path in paths {
-            let text = std::fs::read_to_string(&path).map_err(|e| io_error(&path, e))?;
-            sources.push((path.display().to_string(), text));
+            let too_large = || {
+                let message = format!("the file is larger than {max_file_bytes} bytes");
+                error(&path, message)
+            };
+            let size = std::fs::metadata(&path)
+                .map_err(|e| io_error(&path, e))?
+                .len();
+            if size > max_file_bytes {
+                return Err(too_large());
+            }
+            // Read through a bound too: the file may grow between the size check and the read.
+            let mut text = String::new();
+            std::fs::File::open(&path)
+                .and_then(|file| file.take(max_file_bytes + 1).read_to_string(&mut text))
+                .map_err(|e| io_error(&path, e))?;
+            if text.len() as u64 > max_file_bytes {
+                return Err(too_large());
+            }
+            sources.push((file_name(&path), text));
         }
         if sources.is_empty() {
             return Err(io_error(
@@ -126,4 +154,12 @@ fn read_embedded_id() -> Option<String> {
         .ok()
         .and_then(|table| toml::Value::Table(table).try_into::<Head>().ok())
         .map(|head| head.pathway.id)
+}
+
+/// The last component of a path (the path itself when it has none), for error messages.
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |name| name.to_string_lossy().into_owned(),
+    )
 }

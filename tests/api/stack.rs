@@ -127,6 +127,28 @@ async fn cors_is_off_by_default_and_answers_configured_origins() {
         send(&any, preflight()).await.headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "*"
     );
+    let allowed = |app: &axum::Router| {
+        let app = app.clone();
+        async move {
+            let answer = send(&app, preflight()).await;
+            answer
+                .headers
+                .get(header::ACCESS_CONTROL_ALLOW_HEADERS)
+                .map(|value| value.to_str().unwrap().to_ascii_lowercase())
+                .unwrap_or_default()
+        }
+    };
+    assert!(!allowed(&on).await.contains("authorization"));
+    // With API tokens, browsers may send `Authorization`.
+    let tokens = facet_triage::http::ApiTokens::parse(None, Some("cors-test-token-0123456789"))
+        .unwrap()
+        .unwrap();
+    let with_tokens = app_with(HttpOptions {
+        cors: Cors::Origins(vec![HeaderValue::from_static("https://ehr.example.org")]),
+        api_tokens: Some(std::sync::Arc::new(tokens)),
+        ..HttpOptions::default()
+    });
+    assert!(allowed(&with_tokens).await.contains("authorization"));
 }
 
 #[tokio::test]

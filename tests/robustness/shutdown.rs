@@ -37,6 +37,14 @@ fn sigterm_under_load_finishes_every_request_in_flight() {
                             if was_signalled {
                                 after.fetch_add(1, Ordering::Relaxed);
                             }
+                            // While draining, answers carry `Connection: close`: a client then
+                            // sends its next request on a new connection.
+                            if reply.header("connection") == Some("close") {
+                                match Conn::open(addr) {
+                                    Ok(fresh) => conn = fresh,
+                                    Err(_) => return,
+                                }
+                            }
                         }
                         Ok(reply) => failures
                             .lock()
