@@ -247,7 +247,17 @@ fn options_card(response: &Value) -> Option<&Value> {
     response["cards"]
         .as_array()?
         .iter()
-        .find(|card| card.get("suggestions").is_some())
+        .find(|card| card["extension"].get("org.facet-triage.options").is_some())
+}
+
+/// Option ids in rank order (orders and advice alike), from the card's extension.
+fn ranked_ids(card: &Value) -> Vec<String> {
+    card["extension"]["org.facet-triage.options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Option ids in suggestion order, read through the card's extension.
@@ -257,8 +267,8 @@ fn suggested_ids(card: &Value) -> Vec<String> {
         .unwrap();
     card["suggestions"]
         .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .map(|s| {
             options
                 .iter()
@@ -394,30 +404,32 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
         problems.push("no options card".into());
         return problems;
     };
+    let ranked = ranked_ids(card);
+    if ranked.first() != top.as_str().map(str::to_owned).as_ref() {
+        problems.push(format!("top option {:?} (expected {top})", ranked.first()));
+    }
     let ids = suggested_ids(card);
-    if ids.first() != top.as_str().map(str::to_owned).as_ref() {
-        problems.push(format!("top suggestion {:?} (expected {top})", ids.first()));
+    let suggestions = card["suggestions"].as_array().cloned().unwrap_or_default();
+    for (suggestion, id) in suggestions.iter().zip(&ids) {
+        let first = ranked.first() == Some(id);
+        if (suggestion["isRecommended"] == true) != first {
+            problems.push(format!(
+                "{id}: only the suggestion of the pathway's first option is isRecommended"
+            ));
+        }
     }
-    let suggestions = card["suggestions"].as_array().unwrap();
-    if suggestions[0]["isRecommended"] != true
-        || suggestions[1..]
-            .iter()
-            .any(|s| s.get("isRecommended").is_some())
-    {
-        problems.push("only the first suggestion may be, and must be, isRecommended".into());
-    }
-    if card["selectionBehavior"] != "at-most-one" {
+    if !suggestions.is_empty() && card["selectionBehavior"] != "at-most-one" {
         problems.push("selectionBehavior is not at-most-one".into());
     }
     let mut last = 0;
     for id in expect["options_in_order"].as_array().into_iter().flatten() {
-        match ids.iter().position(|i| i == id.as_str().unwrap()) {
+        match ranked.iter().position(|i| i == id.as_str().unwrap()) {
             Some(position) if position >= last => last = position,
-            _ => problems.push(format!("{id} missing or out of order in {ids:?}")),
+            _ => problems.push(format!("{id} missing or out of order in {ranked:?}")),
         }
     }
     for id in expect["absent_options"].as_array().into_iter().flatten() {
-        if ids.iter().any(|i| i == id.as_str().unwrap()) {
+        if ranked.iter().any(|i| i == id.as_str().unwrap()) {
             problems.push(format!("{id} is suggested but should be avoided"));
         }
     }
@@ -458,20 +470,46 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
         "Patient/{}",
         request["context"]["patientId"].as_str().unwrap()
     );
+    let orderable: Vec<&String> = ranked
+        .iter()
+        .filter(|id| {
+            let option = pathway.options.iter().find(|o| &o.id == *id).unwrap();
+            !option.codes[slot].is_empty()
+        })
+        .collect();
+    if ids.iter().collect::<Vec<_>>() != orderable {
+        problems.push(format!(
+            "suggestions {ids:?} are not the orderable options in rank order {orderable:?}"
+        ));
+    }
+    let detail = card["detail"].as_str().unwrap_or("");
+    for id in ranked.iter().filter(|id| !orderable.contains(id)) {
+        let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
+        if !detail.contains("advice, not an order") || !detail.contains(&option.title) {
+            problems.push(format!("{id}: advice is not listed in the detail"));
+        }
+    }
+    if card["overrideReasons"].as_array().is_none_or(Vec::is_empty) {
+        problems.push("options card has no overrideReasons".into());
+    }
     for (suggestion, id) in suggestions.iter().zip(&ids) {
         let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
+        let mut systems = Vec::new();
         let codes: Vec<Value> = option.codes[slot]
             .iter()
+            .filter(|c| {
+                let first = !systems.contains(&c.system);
+                systems.push(c.system.clone());
+                first
+            })
             .map(|c| json!({"system": c.system, "code": c.code, "display": c.display}))
             .collect();
         let actions = suggestion["actions"]
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if codes.is_empty() != actions.is_empty() {
-            problems.push(format!(
-                "{id}: orderable options, and only they, carry an order"
-            ));
+        if actions.is_empty() {
+            problems.push(format!("{id}: a suggestion without an action"));
         }
         for action in &actions {
             let resource = &action["resource"];
@@ -480,8 +518,17 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
                 || resource["status"] != "draft"
                 || resource["code"]["coding"] != Value::Array(codes.clone())
                 || resource["subject"]["reference"] != patient
+                || resource.get("reasonReference").is_some()
             {
                 problems.push(format!("{id}: the action is not a draft ServiceRequest with the option's codes: {action}"));
+            }
+            let user = request["context"]["userId"].as_str().unwrap_or("");
+            let practitioner =
+                user.starts_with("Practitioner/") || user.starts_with("PractitionerRole/");
+            if practitioner != (resource["requester"]["reference"] == user) {
+                problems.push(format!(
+                    "{id}: requester is not context.userId exactly when that is a practitioner"
+                ));
             }
         }
     }
@@ -1022,7 +1069,7 @@ async fn rfa_after_one_positive_block_under_cms_lcd_orders_the_confirmatory_bloc
         "keeps the draft's intent"
     );
     assert_eq!(
-        create["resource"]["reasonReference"][0]["reference"],
+        create["resource"]["supportingInfo"][0]["reference"],
         "Procedure/mbb-1"
     );
 }

@@ -68,6 +68,10 @@ pub struct Prefetch {
 pub struct HookCall {
     pub hook_instance: String,
     pub patient_id: String,
+    /// `context.userId` (`Type/id`).
+    pub user_id: Option<String>,
+    /// The service's public base URL (no trailing `/`), when the operator configured one.
+    pub public_url: Option<String>,
     pub encounter_id: Option<String>,
     pub prefetch: Prefetch,
     /// The orders of an `order-select` call; `None` for other hooks.
@@ -152,7 +156,7 @@ pub fn parse(body: &[u8], hook: &str) -> Result<HookCall, CdsError> {
         Some(_) => return Err(CdsError::invalid("must be an object", "context")),
         None => return Err(CdsError::invalid("is required", "context")),
     };
-    required_string(context, "userId", "context.userId")?;
+    let user_id = required_string(context, "userId", "context.userId")?;
     let patient_id = required_string(context, "patientId", "context.patientId")?;
     if !fhir::is_id(&patient_id) {
         return Err(CdsError::invalid(
@@ -191,6 +195,8 @@ pub fn parse(body: &[u8], hook: &str) -> Result<HookCall, CdsError> {
     Ok(HookCall {
         hook_instance,
         patient_id,
+        user_id: Some(user_id),
+        public_url: None,
         encounter_id,
         prefetch: typed,
         orders,

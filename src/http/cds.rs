@@ -75,6 +75,8 @@ pub struct CdsArgs {
 pub struct CdsConfig {
     auth: Option<Arc<CdsAuth>>,
     profile: Option<String>,
+    /// Without a trailing `/`; links on cards (the console) are built from it.
+    public_url: Option<String>,
     cors_origins: Vec<HeaderValue>,
 }
 
@@ -84,6 +86,7 @@ impl std::fmt::Debug for CdsConfig {
         f.debug_struct("CdsConfig")
             .field("authenticated", &self.auth.is_some())
             .field("profile", &self.profile)
+            .field("public_url", &self.public_url)
             .field("cors_origins", &self.cors_origins)
             .finish()
     }
@@ -116,7 +119,8 @@ impl CdsConfig {
                         .into(),
                 );
             }
-            (None, _) => {}
+            (None, Some(url)) => config = config.with_public_url(url)?,
+            (None, None) => {}
         }
         if let Some(profile) = &args.profile {
             config = config.with_profile(profile);
@@ -127,7 +131,19 @@ impl CdsConfig {
 
     /// Requires a token from `verifier` on every call; `public_url` is the base URL clients call
     /// (`https://host[:port][/path]`, no query or fragment).
-    pub fn with_auth(mut self, verifier: JwtVerifier, public_url: &str) -> Result<Self, String> {
+    pub fn with_auth(self, verifier: JwtVerifier, public_url: &str) -> Result<Self, String> {
+        let mut config = self.with_public_url(public_url)?;
+        let url = config.public_url.clone().unwrap_or_default();
+        config.auth = Some(Arc::new(CdsAuth {
+            verifier,
+            public_url: url,
+        }));
+        Ok(config)
+    }
+
+    /// The base URL clients call (`https://host[:port][/path]`, no query or fragment): card links
+    /// to the console are built from it.
+    pub fn with_public_url(mut self, public_url: &str) -> Result<Self, String> {
         let url = public_url.trim_end_matches('/');
         let valid = (url.starts_with("https://") || url.starts_with("http://"))
             && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty())
@@ -139,10 +155,7 @@ impl CdsConfig {
                     .into(),
             );
         }
-        self.auth = Some(Arc::new(CdsAuth {
-            verifier,
-            public_url: url.to_owned(),
-        }));
+        self.public_url = Some(url.to_owned());
         Ok(self)
     }
 
@@ -215,15 +228,18 @@ impl CdsConfig {
 /// The `/cds-services` routes, secured and with CORS as `config` says.
 pub fn routes(config: CdsConfig) -> Router<AppState> {
     let log = Arc::new(FeedbackLog::new(FEEDBACK_MEMORY));
-    let profile: Option<Arc<str>> = config.profile.as_deref().map(Arc::from);
+    let settings = Arc::new(ServiceSettings {
+        profile: config.profile.clone(),
+        public_url: config.public_url.clone(),
+    });
     let mut router = Router::new()
         .route("/cds-services", get(discovery).fallback(method_not_allowed))
         .route(
             "/cds-services/{id}",
             post(
                 move |State(state): State<AppState>, Path(id): Path<String>, request: Request| {
-                    let profile = profile.clone();
-                    async move { call_service(&state, profile.as_deref(), &id, request).await }
+                    let settings = Arc::clone(&settings);
+                    async move { call_service(&state, &settings, &id, request).await }
                 },
             )
             .fallback(method_not_allowed),
@@ -339,9 +355,15 @@ async fn discovery(State(state): State<AppState>) -> Response {
     response
 }
 
+/// What every service call shares: the configured profile and public URL.
+struct ServiceSettings {
+    profile: Option<String>,
+    public_url: Option<String>,
+}
+
 async fn call_service(
     state: &AppState,
-    profile: Option<&str>,
+    settings: &ServiceSettings,
     id: &str,
     request: Request,
 ) -> Response {
@@ -353,7 +375,15 @@ async fn call_service(
         Err(error) => return outcome(error),
     };
     let pathways = state.current_pathways();
-    match cds::call(&pathways, profile, service.id, &body) {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    let options = cds::CallOptions {
+        profile: settings.profile.as_deref(),
+        public_url: settings.public_url.as_deref(),
+        now,
+    };
+    match cds::call(&pathways, &options, service.id, &body) {
         Ok(answer) => {
             metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => answer.result.as_str())
                 .increment(1);
