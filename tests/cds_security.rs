@@ -357,6 +357,7 @@ fn serve_options_are_checked() {
             public_url: url.map(Into::into),
             profile: profile.map(Into::into),
             cds_cors_origins: origins.iter().map(|o| o.to_string()).collect(),
+            ..CdsArgs::default()
         };
     let pathways = pathways();
     let error = |args: CdsArgs| CdsConfig::from_args(&args).err().unwrap();
@@ -388,4 +389,47 @@ fn serve_options_are_checked() {
     ))
     .unwrap();
     assert_eq!(good.check_profile(&pathways), Ok(()));
+}
+
+#[tokio::test]
+async fn where_trust_is_required_cds_hooks_are_off_without_it_unless_insecure() {
+    let trust = format!("{ROOT}/tests/fixtures/jwt/trusted-issuers.json");
+    let status = |args: CdsArgs| async move {
+        let config = CdsConfig::from_args(&args).unwrap();
+        let app = router_with_cds(AppState::shared(pathways()), config);
+        let response = app
+            .oneshot(
+                Request::builder()
+                    .uri("/cds-services")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        response.status().as_u16()
+    };
+    let required = CdsArgs {
+        require_trust: true,
+        ..CdsArgs::default()
+    };
+    assert_eq!(status(required.clone()).await, 503);
+    assert_eq!(
+        status(CdsArgs {
+            insecure: true,
+            ..required.clone()
+        })
+        .await,
+        200
+    );
+    assert_eq!(
+        status(CdsArgs {
+            trust: Some(trust.into()),
+            public_url: Some(PUBLIC_URL.into()),
+            ..required
+        })
+        .await,
+        401,
+        "with trusted issuers the routes are served, and need a token"
+    );
+    assert_eq!(status(CdsArgs::default()).await, 200);
 }

@@ -10,6 +10,7 @@
 
 pub mod cards;
 pub mod feedback;
+pub mod fetch;
 pub mod fhir;
 pub mod hook;
 pub mod mapping;

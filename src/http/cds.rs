@@ -8,8 +8,9 @@
 //! clients may call from (CORS). Logs name a token's `iss` and `jti` only, never the token.
 
 use super::AppState;
-use crate::auth::jwt::{JwtError, JwtVerifier, Limits};
+use crate::auth::jwt::{JwtError, JwtVerifier, Limits, TrustFile};
 use crate::cds::feedback::{self, FeedbackLog};
+use crate::cds::fetch::Fetcher;
 use crate::cds::outcome::{CdsError, FHIR_JSON};
 use crate::cds::{self, service};
 use crate::pathway::PathwaySet;
@@ -67,6 +68,27 @@ pub struct CdsArgs {
         value_delimiter = ','
     )]
     pub cds_cors_origins: Vec<String>,
+    /// FHIR server bases callers may ask the services to query when prefetch is missing, for
+    /// unauthenticated calls (with --cds-trust, each issuer's `fhirServers` in the trust file
+    /// apply instead); repeat the flag or separate with commas.
+    #[arg(
+        long = "cds-fhir-server",
+        value_name = "URL",
+        env = "FACET_TRIAGE_CDS_FHIR_SERVERS",
+        value_delimiter = ','
+    )]
+    pub fhir_servers: Vec<String>,
+    /// Let the FHIR-server fallback use plain-HTTP bases (testing against a local server only).
+    #[arg(long = "cds-fhir-allow-http", env = "FACET_TRIAGE_CDS_FHIR_ALLOW_HTTP")]
+    pub fhir_allow_http: bool,
+    /// Refuse to serve CDS Hooks without --cds-trust unless --cds-insecure is given (the container
+    /// image sets this).
+    #[arg(long = "cds-require-trust", env = "FACET_TRIAGE_CDS_REQUIRE_TRUST")]
+    pub require_trust: bool,
+    /// Serve CDS Hooks without authentication even where --cds-require-trust is set: any client can
+    /// call them.
+    #[arg(long = "cds-insecure", env = "FACET_TRIAGE_CDS_INSECURE")]
+    pub insecure: bool,
 }
 
 /// How the CDS Hooks routes answer. The default: no authentication, the pathway's default profile,
@@ -74,6 +96,12 @@ pub struct CdsArgs {
 #[derive(Clone, Default)]
 pub struct CdsConfig {
     auth: Option<Arc<CdsAuth>>,
+    /// No trusted issuers where they are required: every CDS route answers `503`.
+    disabled: bool,
+    /// FHIR bases allowed per issuer (authenticated calls) and for unauthenticated calls.
+    fhir_bases: Arc<FhirBases>,
+    /// Plain-HTTP FHIR bases allowed (testing).
+    fhir_allow_http: bool,
     profile: Option<String>,
     /// Without a trailing `/`; links on cards (the console) are built from it.
     public_url: Option<String>,
@@ -85,6 +113,8 @@ impl std::fmt::Debug for CdsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CdsConfig")
             .field("authenticated", &self.auth.is_some())
+            .field("disabled", &self.disabled)
+            .field("fhir_bases", &self.fhir_bases)
             .field("profile", &self.profile)
             .field("public_url", &self.public_url)
             .field("cors_origins", &self.cors_origins)
@@ -111,6 +141,11 @@ impl CdsConfig {
                 let verifier = JwtVerifier::from_trust_json(&text, Limits::default())
                     .map_err(|error| format!("CDS trust file {}: {error}", path.display()))?;
                 config = config.with_auth(verifier, url)?;
+                let trust: TrustFile = serde_json::from_str(&text)
+                    .map_err(|error| format!("CDS trust file {}: {error}", path.display()))?;
+                for issuer in trust.issuers {
+                    config = config.with_issuer_fhir_servers(&issuer.iss, &issuer.fhir_servers)?;
+                }
             }
             (Some(_), None) => {
                 return Err(
@@ -125,6 +160,12 @@ impl CdsConfig {
         if let Some(profile) = &args.profile {
             config = config.with_profile(profile);
         }
+        if args.trust.is_none() {
+            let servers: Vec<&str> = args.fhir_servers.iter().map(String::as_str).collect();
+            config = config.with_open_fhir_servers(&servers)?;
+        }
+        config.fhir_allow_http = args.fhir_allow_http;
+        config.disabled = args.require_trust && args.trust.is_none() && !args.insecure;
         let origins: Vec<&str> = args.cds_cors_origins.iter().map(String::as_str).collect();
         config.with_cors_origins(&origins)
     }
@@ -157,6 +198,39 @@ impl CdsConfig {
         }
         self.public_url = Some(url.to_owned());
         Ok(self)
+    }
+
+    /// FHIR bases the fallback may query for calls authenticated as `iss`.
+    pub fn with_issuer_fhir_servers(mut self, iss: &str, bases: &[String]) -> Result<Self, String> {
+        let checked = bases
+            .iter()
+            .map(|base| fhir_base(base))
+            .collect::<Result<Vec<_>, _>>()?;
+        Arc::make_mut(&mut self.fhir_bases)
+            .by_issuer
+            .push((iss.to_owned(), checked));
+        Ok(self)
+    }
+
+    /// FHIR bases the fallback may query for unauthenticated calls.
+    pub fn with_open_fhir_servers(mut self, bases: &[&str]) -> Result<Self, String> {
+        for base in bases.iter().filter(|b| !b.trim().is_empty()) {
+            let base = fhir_base(base)?;
+            Arc::make_mut(&mut self.fhir_bases).open.push(base);
+        }
+        Ok(self)
+    }
+
+    /// Lets the fallback query plain-HTTP bases (testing against a local server).
+    pub fn with_fhir_allow_http(mut self, allow: bool) -> Self {
+        self.fhir_allow_http = allow;
+        self
+    }
+
+    /// Answers every CDS route with `503`: CDS Hooks need trusted issuers here.
+    pub fn disabled(mut self) -> Self {
+        self.disabled = true;
+        self
     }
 
     /// Answers with this criteria profile instead of the pathway's default.
@@ -201,6 +275,10 @@ impl CdsConfig {
     /// Says at startup how CDS Hooks calls are secured; warns when they are not.
     pub fn log_startup(&self) {
         let message = match &self.auth {
+            _ if self.disabled => "CDS Hooks are disabled: no --cds-trust file is configured and \
+                this deployment requires one (--cds-require-trust); pass --cds-insecure to serve \
+                them unauthenticated"
+                .to_owned(),
             Some(auth) => format!(
                 "CDS Hooks calls require a signed JWT with aud {}/cds-services...",
                 auth.public_url
@@ -227,10 +305,24 @@ impl CdsConfig {
 
 /// The `/cds-services` routes, secured and with CORS as `config` says.
 pub fn routes(config: CdsConfig) -> Router<AppState> {
+    if config.disabled {
+        return Router::new()
+            .route("/cds-services", any(disabled))
+            .route("/cds-services/{*rest}", any(disabled));
+    }
     let log = Arc::new(FeedbackLog::new(FEEDBACK_MEMORY));
+    let fetcher = match Fetcher::new(config.fhir_allow_http) {
+        Ok(fetcher) => Some(fetcher),
+        Err(error) => {
+            tracing::error!("the FHIR-server fallback is off: {error}");
+            None
+        }
+    };
     let settings = Arc::new(ServiceSettings {
         profile: config.profile.clone(),
         public_url: config.public_url.clone(),
+        fhir_bases: Arc::clone(&config.fhir_bases),
+        fetcher,
     });
     let mut router = Router::new()
         .route("/cds-services", get(discovery).fallback(method_not_allowed))
@@ -270,7 +362,11 @@ pub fn routes(config: CdsConfig) -> Router<AppState> {
 
 /// Lets a call through only with a valid token for the URL called; `401` with an
 /// `OperationOutcome` and `WWW-Authenticate: Bearer` otherwise.
-async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(auth): State<Arc<CdsAuth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let audience = format!("{}{}", auth.public_url, request.uri().path());
     let authorization = request
         .headers()
@@ -287,6 +383,7 @@ async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next:
                 jti = %token.jti,
                 "CDS Hooks call authenticated"
             );
+            request.extensions_mut().insert(CallerIssuer(token.iss));
             next.run(request).await
         }
         Err(error) => {
@@ -355,10 +452,71 @@ async fn discovery(State(state): State<AppState>) -> Response {
     response
 }
 
-/// What every service call shares: the configured profile and public URL.
+/// What every service call shares: the configured profile, public URL and FHIR fallback.
 struct ServiceSettings {
     profile: Option<String>,
     public_url: Option<String>,
+    fhir_bases: Arc<FhirBases>,
+    fetcher: Option<Fetcher>,
+}
+
+/// The FHIR bases the fallback may query: per trusted issuer, and for unauthenticated calls.
+#[derive(Debug, Clone, Default)]
+struct FhirBases {
+    by_issuer: Vec<(String, Vec<String>)>,
+    open: Vec<String>,
+}
+
+impl FhirBases {
+    /// The bases allowed for a call authenticated as `issuer` (`None`: unauthenticated).
+    fn allowed(&self, issuer: Option<&str>) -> &[String] {
+        match issuer {
+            Some(iss) => self
+                .by_issuer
+                .iter()
+                .find(|(known, _)| known == iss)
+                .map_or(&[], |(_, bases)| bases.as_slice()),
+            None => &self.open,
+        }
+    }
+}
+
+/// The issuer of the verified token of a call, for the FHIR bases it may use.
+#[derive(Debug, Clone)]
+struct CallerIssuer(String);
+
+/// A FHIR base URL: absolute http(s), no query or fragment; without a trailing `/`.
+fn fhir_base(base: &str) -> Result<String, String> {
+    let base = base.trim().trim_end_matches('/');
+    let valid = (base.starts_with("https://") || base.starts_with("http://"))
+        && base
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty())
+        && !base.contains(['?', '#', ' ']);
+    if valid {
+        Ok(base.to_owned())
+    } else {
+        Err(format!(
+            "a FHIR server base is an absolute http(s) URL without query or fragment, such as \
+            https://ehr.example.org/fhir (got {} characters that are not one)",
+            base.chars().count()
+        ))
+    }
+}
+
+async fn disabled() -> Response {
+    let mut response = outcome(CdsError::new(
+        503,
+        "security",
+        "CDS Hooks are disabled on this deployment: it requires trusted issuers (--cds-trust) \
+         and none are configured",
+        None,
+    ));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+    response
 }
 
 async fn call_service(
@@ -370,11 +528,33 @@ async fn call_service(
     let Some(service) = service(id) else {
         return outcome(CdsError::unknown_service());
     };
+    let issuer = request
+        .extensions()
+        .get::<CallerIssuer>()
+        .map(|caller| caller.0.clone());
     let body = match json_body(request).await {
         Ok(body) => body,
         Err(error) => return outcome(error),
     };
     let pathways = state.current_pathways();
+    let mut body = body.to_vec();
+    if let Some(fetcher) = &settings.fetcher {
+        let mapping = pathways.fhir_mapping(&pathways.default_pathway().id);
+        let allowed = settings.fhir_bases.allowed(issuer.as_deref());
+        match fetcher.complete(&body, allowed, &mapping).await {
+            Ok(Some(completed)) => {
+                metrics::counter!("cds_prefetch_fetched_total", "service" => service.id)
+                    .increment(1);
+                body = completed;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => "prefetch_unfetched")
+                    .increment(1);
+                return outcome(error);
+            }
+        }
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs() as i64);
@@ -438,14 +618,14 @@ async fn receive_feedback(log: &FeedbackLog, id: &str, request: Request) -> Resp
     )
 }
 
-/// The body of a JSON request: `415` for another media type, `413` over the limit, `400` when it cannot
+/// The body of a JSON request (`application/json` or `application/fhir+json`): `415` for another media type, `413` over the limit, `400` when it cannot
 /// be read to its end (a broken chunked encoding, say).
 async fn json_body(request: Request) -> Result<axum::body::Bytes, CdsError> {
-    if !super::is_json(request.headers()) {
+    if !super::is_json_or_fhir_json(request.headers()) {
         return Err(CdsError::new(
             415,
             "not-supported",
-            "send the request as application/json",
+            "send the request as application/json or application/fhir+json",
             None,
         ));
     }

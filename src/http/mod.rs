@@ -296,6 +296,14 @@ pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case(b"application/json"))
 }
 
+/// `application/json` or `application/fhir+json` (CDS Hooks clients send either).
+pub(crate) fn is_json_or_fhir_json(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|mime| {
+        mime.eq_ignore_ascii_case(b"application/json")
+            || mime.eq_ignore_ascii_case(b"application/fhir+json")
+    })
+}
+
 /// Why a request body could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum BodyError {
