@@ -20,6 +20,7 @@ pub use cds::{CdsArgs, CdsConfig};
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+mod openapi_cds;
 pub mod pathways;
 mod server;
 pub mod triage;
