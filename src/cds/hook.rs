@@ -3,7 +3,8 @@
 //! Checks run in this order: JSON syntax and duplicate keys, the envelope (`hook`, `hookInstance`,
 //! `context`, `fhirAuthorization` only with `fhirServer`), then the prefetch: a key the service
 //! needs and the client did not satisfy is a `412`, and every resource read must be well formed and
-//! about the patient of `context.patientId`. The service never fetches anything from `fhirServer`.
+//! about the patient of `context.patientId`. Keys fetched from `fhirServer` ([`super::fetch`]) are
+//! already in the prefetch when the call is read here, and are checked like sent ones.
 
 use super::fhir::{self, Condition, Observation, Procedure, Reference, ServiceRequest};
 use super::outcome::{CdsError, Issue};
@@ -315,7 +316,8 @@ fn check_satisfied(prefetch: &Map<String, Value>) -> Result<(), CdsError> {
         let path = format!("prefetch.{}", key.name);
         let diagnostics = match prefetch.get(key.name) {
             None => format!(
-                "prefetch key `{}` is required and was not sent; this service does not query fhirServer",
+                "prefetch key `{}` is required and was not sent, and the call names no fhirServer \
+                 with fhirAuthorization to fetch it from",
                 key.name
             ),
             Some(value) if resource_type(value) == Some("OperationOutcome") => format!(

@@ -5,8 +5,9 @@
 //! ([`mapping`]), walks the pathway and answers with cards ([`cards`]).
 //! `facet-procedure-order-check` answers `order-select`: it maps the same record, walks the pathway
 //! and says whether each selected facet-procedure order fits the answer ([`order`]). Nothing here
-//! knows an option id, an alert code or a threshold: those come from the pathway. The HTTP binding
-//! lives in `crate::http`; this module is transport-free.
+//! knows an option id, an alert code, a clinical code or a threshold: those come from the pathway and
+//! its FHIR mapping file. Missing prefetch is fetched from the EHR's FHIR server by [`fetch`]; the
+//! HTTP binding of the routes lives in `crate::http`.
 
 pub mod cards;
 pub mod feedback;
