@@ -581,9 +581,15 @@ async fn the_contract_example_puts_its_expected_option_first() {
         json!({"value": 8.0, "unit": "h"})
     );
     assert!(mapped.get("block_number").is_none());
+    let history = &card["extension"]["org.facet-triage.request-history"];
+    assert!(history["time_since_procedure"]["value"].as_f64().unwrap() > 0.0);
+    assert!(history.get("procedure_history").is_none(), "{history}");
     assert!(dump_service_requests("contract-example", &reply.json) > 0);
-    // The same call answers byte for byte the same, uuids included.
-    assert_eq!(post(SERVICE, &example["request"]).await.bytes, reply.bytes);
+    // The same call answers the same, uuids included; only the time since the procedure moves on.
+    assert_eq!(
+        without_clock(&post(SERVICE, &example["request"]).await.json),
+        without_clock(&reply.json)
+    );
 }
 
 #[tokio::test]
@@ -1178,6 +1184,18 @@ async fn discovery_lists_the_order_check_with_the_same_safe_prefetch() {
 // Robust reading, the FHIR mapping as data, the console link and the FHIR-server fallback
 // ---------------------------------------------------------------------------------------------
 
+/// A response without what depends on the time of the call (`time_since_procedure` and the
+/// history's `time_ago`, in the options card's extension).
+fn without_clock(response: &Value) -> Value {
+    let mut response = response.clone();
+    for card in response["cards"].as_array_mut().into_iter().flatten() {
+        if let Some(extension) = card["extension"].as_object_mut() {
+            extension.remove("org.facet-triage.request-history");
+        }
+    }
+    response
+}
+
 /// The ranked option ids and the mapped request of a patient-view answer.
 fn ranked_and_request(reply: &Reply) -> (Vec<String>, Value) {
     assert_eq!(reply.status, 200, "{}", reply.json);
@@ -1276,7 +1294,7 @@ async fn fhir_json_request_bodies_are_accepted() {
     )
     .await;
     assert_eq!(fhir.status, 200, "{}", fhir.json);
-    assert_eq!(fhir.bytes, json.bytes);
+    assert_eq!(without_clock(&fhir.json), without_clock(&json.json));
     let xml = send_to(
         app(),
         "POST",
@@ -1573,4 +1591,22 @@ async fn the_fallback_refuses_unlisted_bases_plain_http_and_a_failing_server_wit
         );
         dump_fhir(&format!("fallback-{name}-operation-outcome"), &reply.json);
     }
+}
+
+#[tokio::test]
+async fn a_second_block_has_the_first_in_its_procedure_history() {
+    let fixture = read_json(&Path::new(FIXTURES).join("mbb-second.json"));
+    let reply = post(SERVICE, &fixture["request"]).await;
+    let (_, request) = ranked_and_request(&reply);
+    assert_eq!(request["block_number"], 2);
+    let card = options_card(&reply.json).unwrap();
+    let history = &card["extension"]["org.facet-triage.request-history"];
+    let earlier = history["procedure_history"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1, "{history}");
+    assert_eq!(earlier[0]["procedure"], "medial_branch_block");
+    let seconds = |d: &Value| {
+        let unit = facet_triage::vocab::DurationUnit::parse(d["unit"].as_str().unwrap()).unwrap();
+        d["value"].as_f64().unwrap() * unit.seconds()
+    };
+    assert!(seconds(&earlier[0]["time_ago"]) > seconds(&history["time_since_procedure"]));
 }
