@@ -1,6 +1,7 @@
 //! The FHIR-server fallback of the CDS Hooks services (contract section 7): when a prefetch key the
-//! service needs was not sent (or holds an `OperationOutcome`) and the call names `fhirServer` and
-//! `fhirAuthorization`, the service runs the key's query itself and puts the result in the prefetch.
+//! service needs was not sent (or is `null`, or holds an `OperationOutcome`) and the call names
+//! `fhirServer` and `fhirAuthorization`, the service runs the key's query itself and puts the result
+//! in the prefetch. Without them, a `null` search key reads as an empty result.
 //!
 //! Rules: the base must be one the operator allows for the calling issuer (exact match, trailing `/`
 //! ignored) and HTTPS unless plain HTTP is allowed for testing; the bearer token goes to that base
@@ -172,10 +173,10 @@ impl Fetcher {
     }
 }
 
-/// Whether a needed key was not satisfied: absent, or an `OperationOutcome`.
+/// Whether a needed key was not satisfied: absent, `null`, or an `OperationOutcome`.
 fn is_missing(prefetch: Option<&Value>, key: &str) -> bool {
     match prefetch.and_then(|p| p.get(key)) {
-        None => true,
+        None | Some(Value::Null) => true,
         Some(value) => {
             value.get("resourceType").and_then(Value::as_str) == Some("OperationOutcome")
         }
@@ -230,11 +231,11 @@ mod tests {
     }
 
     #[test]
-    fn only_absent_keys_and_operation_outcomes_are_missing() {
+    fn absent_and_null_keys_and_operation_outcomes_are_missing() {
         let prefetch = json!({"pain": {"resourceType": "OperationOutcome"}, "conditions": null,
             "procedures": {"resourceType": "Bundle"}});
         assert!(is_missing(Some(&prefetch), "pain"));
-        assert!(!is_missing(Some(&prefetch), "conditions"));
+        assert!(is_missing(Some(&prefetch), "conditions"));
         assert!(!is_missing(Some(&prefetch), "procedures"));
         assert!(is_missing(Some(&prefetch), "patient"));
         assert!(is_missing(None, "pain"));
