@@ -18,9 +18,12 @@ RUN groupadd --system --gid 10001 facet \
 WORKDIR /app
 COPY --from=build /usr/local/bin/facet-triage /usr/local/bin/facet-triage
 COPY pathways ./pathways
+# CDS Hooks are served only with trusted issuers (FACET_TRIAGE_CDS_TRUST and FACET_TRIAGE_PUBLIC_URL),
+# or unauthenticated when the operator says so with FACET_TRIAGE_CDS_INSECURE=true (--cds-insecure).
 ENV FACET_TRIAGE_ADDR=0.0.0.0:8080 \
     FACET_TRIAGE_PATHWAYS=/app/pathways \
-    FACET_TRIAGE_LOG_FORMAT=json
+    FACET_TRIAGE_LOG_FORMAT=json \
+    FACET_TRIAGE_CDS_REQUIRE_TRUST=true
 USER 10001:10001
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=5s --retries=3 CMD ["facet-triage", "healthcheck"]

@@ -1,5 +1,5 @@
 //! The command line (contract section 2): `serve`, `evaluate`, `compare`, `validate`, `graph`,
-//! `healthcheck`.
+//! `healthcheck`, and `cds-token` (a test JWT for secured CDS Hooks services).
 
 use crate::pathway::{GraphFormat, PathwaySet};
 use crate::store::PathwaySource;
@@ -33,6 +33,8 @@ pub enum Command {
     Graph(GraphArgs),
     /// Check a running server's /healthz (exit 0 when healthy, 1 otherwise).
     Healthcheck(crate::http::HealthcheckArgs),
+    /// Mint a test JWT for calling secured CDS Hooks services (prints the token).
+    CdsToken(crate::auth::mint::MintArgs),
 }
 
 /// Where pathways come from: a directory, or the embedded default.
@@ -115,6 +117,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Some(Command::Validate(args)) => validate(args),
         Some(Command::Graph(args)) => graph(args),
         Some(Command::Healthcheck(args)) => crate::http::healthcheck(args),
+        Some(Command::CdsToken(args)) => crate::auth::mint::run(&args),
     }
 }
 

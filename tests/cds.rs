@@ -247,7 +247,17 @@ fn options_card(response: &Value) -> Option<&Value> {
     response["cards"]
         .as_array()?
         .iter()
-        .find(|card| card.get("suggestions").is_some())
+        .find(|card| card["extension"].get("org.facet-triage.options").is_some())
+}
+
+/// Option ids in rank order (orders and advice alike), from the card's extension.
+fn ranked_ids(card: &Value) -> Vec<String> {
+    card["extension"]["org.facet-triage.options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Option ids in suggestion order, read through the card's extension.
@@ -257,8 +267,8 @@ fn suggested_ids(card: &Value) -> Vec<String> {
         .unwrap();
     card["suggestions"]
         .as_array()
-        .unwrap()
-        .iter()
+        .into_iter()
+        .flatten()
         .map(|s| {
             options
                 .iter()
@@ -394,30 +404,32 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
         problems.push("no options card".into());
         return problems;
     };
+    let ranked = ranked_ids(card);
+    if ranked.first() != top.as_str().map(str::to_owned).as_ref() {
+        problems.push(format!("top option {:?} (expected {top})", ranked.first()));
+    }
     let ids = suggested_ids(card);
-    if ids.first() != top.as_str().map(str::to_owned).as_ref() {
-        problems.push(format!("top suggestion {:?} (expected {top})", ids.first()));
+    let suggestions = card["suggestions"].as_array().cloned().unwrap_or_default();
+    for (suggestion, id) in suggestions.iter().zip(&ids) {
+        let first = ranked.first() == Some(id);
+        if (suggestion["isRecommended"] == true) != first {
+            problems.push(format!(
+                "{id}: only the suggestion of the pathway's first option is isRecommended"
+            ));
+        }
     }
-    let suggestions = card["suggestions"].as_array().unwrap();
-    if suggestions[0]["isRecommended"] != true
-        || suggestions[1..]
-            .iter()
-            .any(|s| s.get("isRecommended").is_some())
-    {
-        problems.push("only the first suggestion may be, and must be, isRecommended".into());
-    }
-    if card["selectionBehavior"] != "at-most-one" {
+    if !suggestions.is_empty() && card["selectionBehavior"] != "at-most-one" {
         problems.push("selectionBehavior is not at-most-one".into());
     }
     let mut last = 0;
     for id in expect["options_in_order"].as_array().into_iter().flatten() {
-        match ids.iter().position(|i| i == id.as_str().unwrap()) {
+        match ranked.iter().position(|i| i == id.as_str().unwrap()) {
             Some(position) if position >= last => last = position,
-            _ => problems.push(format!("{id} missing or out of order in {ids:?}")),
+            _ => problems.push(format!("{id} missing or out of order in {ranked:?}")),
         }
     }
     for id in expect["absent_options"].as_array().into_iter().flatten() {
-        if ids.iter().any(|i| i == id.as_str().unwrap()) {
+        if ranked.iter().any(|i| i == id.as_str().unwrap()) {
             problems.push(format!("{id} is suggested but should be avoided"));
         }
     }
@@ -458,23 +470,48 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
         "Patient/{}",
         request["context"]["patientId"].as_str().unwrap()
     );
+    let orderable: Vec<&String> = ranked
+        .iter()
+        .filter(|id| {
+            let option = pathway.options.iter().find(|o| &o.id == *id).unwrap();
+            !option.codes[slot].is_empty()
+        })
+        .collect();
+    if ids.iter().collect::<Vec<_>>() != orderable {
+        problems.push(format!(
+            "suggestions {ids:?} are not the orderable options in rank order {orderable:?}"
+        ));
+    }
+    let detail = card["detail"].as_str().unwrap_or("");
+    for id in ranked.iter().filter(|id| !orderable.contains(id)) {
+        let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
+        if !detail.contains("advice, not an order") || !detail.contains(&option.title) {
+            problems.push(format!("{id}: advice is not listed in the detail"));
+        }
+    }
+    if card["overrideReasons"].as_array().is_none_or(Vec::is_empty) {
+        problems.push("options card has no overrideReasons".into());
+    }
     for (suggestion, id) in suggestions.iter().zip(&ids) {
         let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
-        // One procedure per order: the option's first code that is not an add-on.
+        // One procedure per order: the first code of each system that is not an add-on.
+        let mut systems = Vec::new();
         let codes: Vec<Value> = option.codes[slot]
             .iter()
-            .find(|c| !c.add_on)
+            .filter(|c| !c.add_on)
+            .filter(|c| {
+                let first = !systems.contains(&c.system);
+                systems.push(c.system.clone());
+                first
+            })
             .map(|c| json!({"system": c.system, "code": c.code, "display": c.display}))
-            .into_iter()
             .collect();
         let actions = suggestion["actions"]
             .as_array()
             .cloned()
             .unwrap_or_default();
-        if codes.is_empty() != actions.is_empty() {
-            problems.push(format!(
-                "{id}: orderable options, and only they, carry an order"
-            ));
+        if actions.is_empty() {
+            problems.push(format!("{id}: a suggestion without an action"));
         }
         for action in &actions {
             let resource = &action["resource"];
@@ -483,8 +520,17 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
                 || resource["status"] != "draft"
                 || resource["code"]["coding"] != Value::Array(codes.clone())
                 || resource["subject"]["reference"] != patient
+                || resource.get("reasonReference").is_some()
             {
                 problems.push(format!("{id}: the action is not a draft ServiceRequest with the option's primary code: {action}"));
+            }
+            let user = request["context"]["userId"].as_str().unwrap_or("");
+            let practitioner =
+                user.starts_with("Practitioner/") || user.starts_with("PractitionerRole/");
+            if practitioner != (resource["requester"]["reference"] == user) {
+                problems.push(format!(
+                    "{id}: requester is not context.userId exactly when that is a practitioner"
+                ));
             }
         }
     }
@@ -537,9 +583,15 @@ async fn the_contract_example_puts_its_expected_option_first() {
         json!({"value": 8.0, "unit": "h"})
     );
     assert!(mapped.get("block_number").is_none());
+    let history = &card["extension"]["org.facet-triage.request-history"];
+    assert!(history["time_since_procedure"]["value"].as_f64().unwrap() > 0.0);
+    assert!(history.get("procedure_history").is_none(), "{history}");
     assert!(dump_service_requests("contract-example", &reply.json) > 0);
-    // The same call answers byte for byte the same, uuids included.
-    assert_eq!(post(SERVICE, &example["request"]).await.bytes, reply.bytes);
+    // The same call answers the same, uuids included; only the time since the procedure moves on.
+    assert_eq!(
+        without_clock(&post(SERVICE, &example["request"]).await.json),
+        without_clock(&reply.json)
+    );
 }
 
 #[tokio::test]
@@ -1025,7 +1077,7 @@ async fn rfa_after_one_positive_block_under_cms_lcd_orders_the_confirmatory_bloc
         "keeps the draft's intent"
     );
     assert_eq!(
-        create["resource"]["reasonReference"][0]["reference"],
+        create["resource"]["supportingInfo"][0]["reference"],
         "Procedure/mbb-1"
     );
 }
@@ -1128,4 +1180,435 @@ async fn discovery_lists_the_order_check_with_the_same_safe_prefetch() {
         .expect("the order check is listed");
     assert_eq!(order["hook"], "order-select");
     assert_eq!(order["prefetch"], services[0]["prefetch"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Robust reading, the FHIR mapping as data, the console link and the FHIR-server fallback
+// ---------------------------------------------------------------------------------------------
+
+/// A response without what depends on the time of the call (`time_since_procedure` and the
+/// history's `time_ago`, in the options card's extension).
+fn without_clock(response: &Value) -> Value {
+    let mut response = response.clone();
+    for card in response["cards"].as_array_mut().into_iter().flatten() {
+        if let Some(extension) = card["extension"].as_object_mut() {
+            extension.remove("org.facet-triage.request-history");
+        }
+    }
+    response
+}
+
+/// The ranked option ids and the mapped request of a patient-view answer.
+fn ranked_and_request(reply: &Reply) -> (Vec<String>, Value) {
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(response_errors(&reply.json), Vec::<String>::new());
+    let card = options_card(&reply.json).expect("an options card");
+    (
+        ranked_ids(card),
+        card["extension"]["org.facet-triage.request"].clone(),
+    )
+}
+
+#[tokio::test]
+async fn the_top_suggestion_is_what_v1_triage_answers_for_the_mapped_request() {
+    let reply = post(SERVICE, &contract_example()["request"]).await;
+    let (ranked, request) = ranked_and_request(&reply);
+    let triage = post("/v1/triage", &request).await;
+    assert_eq!(triage.status, 200, "{}", triage.json);
+    let ids: Vec<&str> = triage.json["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ranked, ids);
+}
+
+#[tokio::test]
+async fn a_cpt_code_under_its_oid_gives_the_same_answer() {
+    let example = contract_example()["request"].clone();
+    let mut oid = example.clone();
+    for entry in oid["prefetch"]["procedures"]["entry"]
+        .as_array_mut()
+        .unwrap()
+    {
+        for coding in entry["resource"]["code"]["coding"].as_array_mut().unwrap() {
+            coding["system"] = json!("urn:oid:2.16.840.1.113883.6.12");
+        }
+    }
+    let by_uri = ranked_and_request(&post(SERVICE, &example).await);
+    let by_oid = ranked_and_request(&post(SERVICE, &oid).await);
+    assert!(!by_uri.0.is_empty());
+    assert_eq!(by_oid, by_uri);
+}
+
+#[tokio::test]
+async fn out_of_range_and_preliminary_pain_scores_are_skipped_and_named() {
+    let example = contract_example()["request"].clone();
+    let mut noisy = example.clone();
+    let entries = noisy["prefetch"]["pain"]["entry"].as_array_mut().unwrap();
+    let mut twelve = entries[1].clone();
+    twelve["resource"]["valueInteger"] = json!(12);
+    let mut preliminary = entries[1].clone();
+    preliminary["resource"]["status"] = json!("preliminary");
+    preliminary["resource"]["valueInteger"] = json!(0);
+    entries.push(twelve);
+    entries.push(preliminary);
+    let count = entries.len();
+    let reply = post(SERVICE, &noisy).await;
+    assert_eq!(
+        ranked_and_request(&reply),
+        ranked_and_request(&post(SERVICE, &example).await),
+        "the skipped scores change nothing"
+    );
+    let detail = options_card(&reply.json).unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(detail.contains("Pain scores skipped"), "{detail}");
+    for index in [count - 2, count - 1] {
+        let path = format!("`prefetch.pain.entry[{index}].resource`");
+        assert!(detail.contains(&path), "{path} not named in {detail}");
+    }
+    assert!(
+        !detail.contains("12"),
+        "the value itself is not echoed: {detail}"
+    );
+}
+
+#[tokio::test]
+async fn fhir_json_request_bodies_are_accepted() {
+    let body = serde_json::to_vec(&contract_example()["request"]).unwrap();
+    let fhir = send_to(
+        app(),
+        "POST",
+        SERVICE,
+        Some(body.clone()),
+        Some("application/fhir+json; charset=utf-8"),
+    )
+    .await;
+    let json = send_to(
+        app(),
+        "POST",
+        SERVICE,
+        Some(body.clone()),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(fhir.status, 200, "{}", fhir.json);
+    assert_eq!(without_clock(&fhir.json), without_clock(&json.json));
+    let xml = send_to(
+        app(),
+        "POST",
+        SERVICE,
+        Some(body),
+        Some("application/fhir+xml"),
+    )
+    .await;
+    assert_eq!(xml.status, 415);
+}
+
+#[tokio::test]
+async fn cards_carry_override_reasons_and_open_the_case_in_the_console() {
+    use base64::Engine;
+    let config = CdsConfig::default()
+        .with_public_url("https://cds.example.org/base/")
+        .unwrap();
+    let app = router_with_cds(AppState::shared(pathways()), config);
+    let body = serde_json::to_vec(&contract_example()["request"]).unwrap();
+    let reply = send_to(app, "POST", SERVICE, Some(body), Some("application/json")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(response_errors(&reply.json), Vec::<String>::new());
+    let card = options_card(&reply.json).unwrap();
+    let reasons = card["overrideReasons"].as_array().unwrap();
+    assert!(!reasons.is_empty());
+    for reason in reasons {
+        for member in ["system", "code", "display"] {
+            assert!(
+                reason[member].as_str().is_some_and(|s| !s.is_empty()),
+                "{reason}"
+            );
+        }
+    }
+    let prefix = "https://cds.example.org/base/console/#case=";
+    let link = card["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["url"].as_str().unwrap().starts_with(prefix))
+        .expect("a console link");
+    assert_eq!(link["type"], "absolute");
+    let encoded = &link["url"].as_str().unwrap()[prefix.len()..];
+    let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .unwrap();
+    let case: Value = serde_json::from_slice(&decoded).unwrap();
+    assert_eq!(case, card["extension"]["org.facet-triage.request"]);
+    // Without a public URL there is no console link, only the sources.
+    let plain = post(SERVICE, &contract_example()["request"]).await;
+    let links = options_card(&plain.json).unwrap()["links"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        links
+            .iter()
+            .all(|l| !l["url"].as_str().unwrap().contains("/console/"))
+    );
+}
+
+/// A pathway set whose mapping lists one more code system entry: a test-only code (not a real
+/// SNOMED CT concept) that means a lumbar medial branch block.
+fn pathways_with_extra_code() -> Arc<PathwaySet> {
+    let mapping = format!(
+        "{}\n[[procedures]]\nsource = \"triage-contract-v2\"\nsystems = [\"http://snomed.info/sct\"]\ncodes = [\"0000001\"]\nprocedures = [\"medial_branch_block\"]\nregions = [\"lumbar\"]\n",
+        facet_triage::pathway::fhir_mapping::DEFAULT_MAPPING
+    );
+    Arc::new(
+        PathwaySet::from_sources(vec![
+            (
+                "facet-pain.toml".into(),
+                facet_triage::pathway::DEFAULT_PATHWAY.into(),
+            ),
+            ("facet-pain.fhir.toml".into(), mapping),
+        ])
+        .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_second_code_system_decides_the_kind_where_the_cpt_code_is_shared() {
+    let app = || router(AppState::shared(pathways_with_extra_code()));
+    let sct = json!({"system": "http://snomed.info/sct", "code": "0000001"});
+    let mut request = contract_example()["request"].clone();
+    request["prefetch"]["procedures"]["entry"][0]["resource"]["code"]["text"] =
+        json!("Facet injection L4-S1");
+    let body = |request: &Value| Some(serde_json::to_vec(request).unwrap());
+    let reply = send_to(
+        app(),
+        "POST",
+        SERVICE,
+        body(&request),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(
+        ranked_and_request(&reply).1["procedure"],
+        "intra_articular_injection",
+        "the CPT code alone, without the words, is read as the first kind listed"
+    );
+    request["prefetch"]["procedures"]["entry"][0]["resource"]["code"]["coding"]
+        .as_array_mut()
+        .unwrap()
+        .push(sct.clone());
+    let reply = send_to(
+        app(),
+        "POST",
+        SERVICE,
+        body(&request),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(
+        ranked_and_request(&reply).1["procedure"],
+        "medial_branch_block"
+    );
+    request["prefetch"]["procedures"]["entry"][0]["resource"]["code"]["coding"] = json!([sct]);
+    let reply = send_to(
+        app(),
+        "POST",
+        SERVICE,
+        body(&request),
+        Some("application/json"),
+    )
+    .await;
+    assert_eq!(
+        ranked_and_request(&reply).1["procedure"],
+        "medial_branch_block",
+        "a procedure coded only in the second system"
+    );
+}
+
+/// A FHIR server stand-in on 127.0.0.1 serving the contract example's record: it answers only
+/// with the bearer token `fallback-token`, serves the pain scores in two pages, and records every
+/// query it is sent.
+async fn fhir_stand_in() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    type Seen = Arc<std::sync::Mutex<Vec<String>>>;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/fhir", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let prefetch = contract_example()["request"]["prefetch"].clone();
+    let base_for_pages = base.clone();
+    let handler = move |State(seen): State<Seen>, uri: Uri, headers: HeaderMap| {
+        let prefetch = prefetch.clone();
+        let base = base_for_pages.clone();
+        async move {
+            let query = uri.to_string();
+            seen.lock().unwrap().push(query.clone());
+            if headers.get("authorization").and_then(|v| v.to_str().ok())
+                != Some("Bearer fallback-token")
+            {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+            let key = match uri.path() {
+                "/fhir/Procedure" => "procedures",
+                "/fhir/Observation" => "pain",
+                "/fhir/Condition" => "conditions",
+                _ => return StatusCode::NOT_FOUND.into_response(),
+            };
+            let mut bundle = prefetch[key].clone();
+            if key == "pain" {
+                let entries = bundle["entry"].as_array().unwrap().clone();
+                let (first, second) = entries.split_at(entries.len() / 2);
+                if query.contains("page=2") {
+                    bundle["entry"] = json!(second);
+                } else {
+                    bundle["entry"] = json!(first);
+                    bundle["link"] = json!([{"relation": "next",
+                        "url": format!("{base}/Observation?patient=example-patient&page=2")}]);
+                }
+            }
+            (
+                [(header::CONTENT_TYPE, "application/fhir+json")],
+                bundle.to_string(),
+            )
+                .into_response()
+        }
+    };
+    let app = axum::Router::new()
+        .route("/fhir/{resource}", axum::routing::get(handler))
+        .with_state(Arc::clone(&seen));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, seen)
+}
+
+fn fallback_call(base: &str, token: &str) -> Value {
+    let mut request = contract_example()["request"].clone();
+    request.as_object_mut().unwrap().remove("prefetch");
+    request["fhirServer"] = json!(base);
+    request["fhirAuthorization"] = json!({"access_token": token, "token_type": "Bearer",
+        "expires_in": 300, "scope": "patient/*.read", "subject": "cds-service"});
+    request
+}
+
+#[tokio::test]
+async fn without_prefetch_the_service_queries_an_allowed_fhir_server() {
+    let (base, seen) = fhir_stand_in().await;
+    let config = CdsConfig::default()
+        .with_open_fhir_servers(&[&base])
+        .unwrap()
+        .with_fhir_allow_http(true);
+    let app = router_with_cds(AppState::shared(pathways()), config);
+    let body = serde_json::to_vec(&fallback_call(&base, "fallback-token")).unwrap();
+    let reply = send_to(app, "POST", SERVICE, Some(body), Some("application/json")).await;
+    assert_eq!(
+        ranked_and_request(&reply),
+        ranked_and_request(&post(SERVICE, &contract_example()["request"]).await),
+        "the fetched record answers as the prefetched one"
+    );
+    let seen = seen.lock().unwrap().clone();
+    let mapping = pathways().fhir_mapping("facet-pain");
+    let procedures = seen
+        .iter()
+        .find(|q| q.starts_with("/fhir/Procedure?"))
+        .unwrap();
+    assert!(
+        procedures.contains("patient=example-patient"),
+        "{procedures}"
+    );
+    for token in mapping.procedure_tokens() {
+        assert!(
+            procedures.contains(&token),
+            "{token} not queried: {procedures}"
+        );
+    }
+    let pain = &mapping.pain.codes[0];
+    assert!(seen.iter().any(|q| q.starts_with("/fhir/Observation?")
+        && q.contains(&format!("code={}|{}", pain.system, pain.code))));
+    assert!(
+        seen.iter().any(|q| q.contains("page=2")),
+        "the next page was read: {seen:?}"
+    );
+    assert!(
+        seen.iter().any(
+            |q| q.starts_with("/fhir/Condition?patient=example-patient&clinical-status=active")
+        )
+    );
+    assert_eq!(seen.len(), 4, "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_fallback_refuses_unlisted_bases_plain_http_and_a_failing_server_with_412() {
+    let (base, seen) = fhir_stand_in().await;
+    let call = |config: CdsConfig, token: &str| {
+        let body = serde_json::to_vec(&fallback_call(&base, token)).unwrap();
+        let app = router_with_cds(AppState::shared(pathways()), config);
+        async move { send_to(app, "POST", SERVICE, Some(body), Some("application/json")).await }
+    };
+    let unlisted = call(
+        CdsConfig::default()
+            .with_open_fhir_servers(&["http://127.0.0.1:1/fhir"])
+            .unwrap()
+            .with_fhir_allow_http(true),
+        "fallback-token",
+    )
+    .await;
+    let plain = call(
+        CdsConfig::default()
+            .with_open_fhir_servers(&[&base])
+            .unwrap(),
+        "fallback-token",
+    )
+    .await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "no query to a base that is not allowed"
+    );
+    let refused = call(
+        CdsConfig::default()
+            .with_open_fhir_servers(&[&base])
+            .unwrap()
+            .with_fhir_allow_http(true),
+        "wrong-token",
+    )
+    .await;
+    for (name, reply) in [
+        ("unlisted", &unlisted),
+        ("plain", &plain),
+        ("refused", &refused),
+    ] {
+        assert_eq!(reply.status, 412, "{name}: {}", reply.json);
+        assert_eq!(reply.json["resourceType"], "OperationOutcome", "{name}");
+        assert_eq!(
+            reply.json["issue"][0]["expression"][0], "prefetch.procedures",
+            "{name}"
+        );
+        assert!(
+            !reply.bytes.windows(5).any(|w| w == b"token"),
+            "{name}: {}",
+            reply.json
+        );
+        dump_fhir(&format!("fallback-{name}-operation-outcome"), &reply.json);
+    }
+}
+
+#[tokio::test]
+async fn a_second_block_has_the_first_in_its_procedure_history() {
+    let fixture = read_json(&Path::new(FIXTURES).join("mbb-second.json"));
+    let reply = post(SERVICE, &fixture["request"]).await;
+    let (_, request) = ranked_and_request(&reply);
+    assert_eq!(request["block_number"], 2);
+    let card = options_card(&reply.json).unwrap();
+    let history = &card["extension"]["org.facet-triage.request-history"];
+    let earlier = history["procedure_history"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1, "{history}");
+    assert_eq!(earlier[0]["procedure"], "medial_branch_block");
+    let seconds = |d: &Value| {
+        let unit = facet_triage::vocab::DurationUnit::parse(d["unit"].as_str().unwrap()).unwrap();
+        d["value"].as_f64().unwrap() * unit.seconds()
+    };
+    assert!(seconds(&earlier[0]["time_ago"]) > seconds(&history["time_since_procedure"]));
 }

@@ -357,7 +357,7 @@ fn serve_options_are_checked() {
             public_url: url.map(Into::into),
             profile: profile.map(Into::into),
             cds_cors_origins: origins.iter().map(|o| o.to_string()).collect(),
-            verify_concurrency: None,
+            ..CdsArgs::default()
         };
     let pathways = pathways();
     let error = |args: CdsArgs| CdsConfig::from_args(&args).err().unwrap();
@@ -389,4 +389,132 @@ fn serve_options_are_checked() {
     ))
     .unwrap();
     assert_eq!(good.check_profile(&pathways), Ok(()));
+}
+
+#[tokio::test]
+async fn where_trust_is_required_cds_hooks_are_off_without_it_unless_insecure() {
+    let trust = format!("{ROOT}/tests/fixtures/jwt/trusted-issuers.json");
+    let status = |args: CdsArgs| async move {
+        let config = CdsConfig::from_args(&args).unwrap();
+        let app = router_with_cds(AppState::shared(pathways()), config);
+        let response = app
+            .oneshot(
+                Request::builder()
+                    .uri("/cds-services")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        response.status().as_u16()
+    };
+    let required = CdsArgs {
+        require_trust: true,
+        ..CdsArgs::default()
+    };
+    assert_eq!(status(required.clone()).await, 503);
+    assert_eq!(
+        status(CdsArgs {
+            insecure: true,
+            ..required.clone()
+        })
+        .await,
+        200
+    );
+    assert_eq!(
+        status(CdsArgs {
+            trust: Some(trust.into()),
+            public_url: Some(PUBLIC_URL.into()),
+            ..required
+        })
+        .await,
+        401,
+        "with trusted issuers the routes are served, and need a token"
+    );
+    assert_eq!(status(CdsArgs::default()).await, 200);
+}
+
+/// A FHIR server stand-in on 127.0.0.1 serving the contract example's record to the bearer token
+/// `issuer-fhir-token` only; it counts the queries it answers.
+async fn fhir_stand_in() -> (String, Arc<AtomicU64>) {
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}/fhir", listener.local_addr().unwrap());
+    let served = Arc::new(AtomicU64::new(0));
+    let example: Value = serde_json::from_slice(&contract_request()).unwrap();
+    let counter = Arc::clone(&served);
+    let handler = move |uri: Uri, headers: HeaderMap| {
+        let prefetch = example["prefetch"].clone();
+        let counter = Arc::clone(&counter);
+        async move {
+            if headers.get("authorization").and_then(|v| v.to_str().ok())
+                != Some("Bearer issuer-fhir-token")
+            {
+                return StatusCode::UNAUTHORIZED.into_response();
+            }
+            let key = match uri.path() {
+                "/fhir/Procedure" => "procedures",
+                "/fhir/Observation" => "pain",
+                _ => "conditions",
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            prefetch[key].to_string().into_response()
+        }
+    };
+    let app = axum::Router::new().route("/fhir/{resource}", axum::routing::get(handler));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, served)
+}
+
+#[tokio::test]
+async fn the_fallback_queries_only_the_fhir_servers_of_the_calling_issuer() {
+    let (base, served) = fhir_stand_in().await;
+    let dir = std::env::temp_dir().join(format!("a19-trust-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let with_servers = |issuer: &str, file: &str| {
+        let mut trust: Value = serde_json::from_str(&trust_text()).unwrap();
+        for entry in trust["issuers"].as_array_mut().unwrap() {
+            if entry["iss"] == issuer {
+                entry["fhirServers"] = json!([base]);
+            }
+        }
+        let path = dir.join(file);
+        std::fs::write(&path, trust.to_string()).unwrap();
+        CdsConfig::from_args(&CdsArgs {
+            trust: Some(path),
+            public_url: Some(PUBLIC_URL.into()),
+            fhir_allow_http: true,
+            // Ignored with a trust file: the issuers' own servers apply.
+            fhir_servers: vec![base.clone()],
+            ..CdsArgs::default()
+        })
+        .unwrap()
+    };
+    let mut call: Value = serde_json::from_slice(&contract_request()).unwrap();
+    call.as_object_mut().unwrap().remove("prefetch");
+    call["fhirServer"] = json!(base);
+    call["fhirAuthorization"] = json!({"access_token": "issuer-fhir-token", "token_type": "Bearer",
+        "expires_in": 300, "scope": "patient/*.read", "subject": "cds"});
+    let body = serde_json::to_vec(&call).unwrap();
+
+    let own = app(with_servers(TEST_ISSUER, "own.json"));
+    let reply = send(
+        own,
+        post(NEXT_STEP, body.clone(), Some(&token_for(NEXT_STEP))),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert!(!reply.json["cards"].as_array().unwrap().is_empty());
+    assert_eq!(served.load(Ordering::Relaxed), 3);
+
+    let other = app(with_servers("https://fhir-ehr.example.com/", "other.json"));
+    let reply = send(other, post(NEXT_STEP, body, Some(&token_for(NEXT_STEP)))).await;
+    assert_eq!(reply.status, 412, "{}", reply.json);
+    assert_eq!(
+        served.load(Ordering::Relaxed),
+        3,
+        "no query for another issuer's server"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -263,6 +263,24 @@ fn a_validly_signed_token_with_critical_extensions_is_refused() {
 }
 
 #[test]
+fn a_token_without_kid_is_refused() {
+    let pem = std::fs::read(format!("{FIXTURES}/es384-private.pem")).unwrap();
+    let key = EncodingKey::from_ec_pem(&pem).unwrap();
+    let without = encode(&Header::new(Algorithm::ES384), &claims("no-kid"), &key).unwrap();
+    assert_eq!(
+        check(&verifier(), &without),
+        Err(JwtError::MissingClaim("kid"))
+    );
+    assert_eq!(
+        check(
+            &verifier(),
+            &sign(Algorithm::ES384, "test-es384", claims("with-kid"))
+        ),
+        Ok(())
+    );
+}
+
+#[test]
 fn a_long_jti_and_a_long_token_are_refused() {
     let verifier = verifier();
     let long_jti = "j".repeat(facet_triage::auth::jwt::MAX_JTI_LEN + 1);
@@ -314,4 +332,30 @@ fn the_replay_cache_is_bounded_in_bytes() {
         (1..10).contains(&accepted),
         "{accepted} entries in 2,000 bytes"
     );
+}
+
+#[test]
+fn cds_token_mints_tokens_the_service_accepts_once_each() {
+    use facet_triage::auth::mint::{MintArgs, mint};
+    let args = MintArgs {
+        key: format!("{FIXTURES}/es384-private.pem").into(),
+        alg: "ES384".into(),
+        kid: "test-es384".into(),
+        iss: TEST_ISSUER.into(),
+        aud: SERVICE_URL.into(),
+        ttl: 300,
+    };
+    let verifier = verifier();
+    let first = mint(&args, NOW).unwrap();
+    let second = mint(&args, NOW).unwrap();
+    assert_ne!(first, second, "each token has its own jti");
+    assert_eq!(check(&verifier, &first), Ok(()));
+    assert_eq!(check(&verifier, &second), Ok(()));
+    assert_eq!(check(&verifier, &first), Err(JwtError::Replayed));
+    let wrong_alg = MintArgs {
+        alg: "RS384".into(),
+        ..args
+    };
+    let error = mint(&wrong_alg, NOW).unwrap_err();
+    assert!(error.contains("not a PEM private key for RS384"), "{error}");
 }

@@ -78,6 +78,9 @@ pub struct TrustFile {
 pub struct TrustedIssuerFile {
     pub iss: String,
     pub jwks: JwkSet,
+    /// FHIR server bases this issuer's calls may ask the CDS services to query (`fhirServer`).
+    #[serde(default, rename = "fhirServers")]
+    pub fhir_servers: Vec<String>,
 }
 
 /// A verifying key of a trusted issuer.
@@ -203,6 +206,10 @@ impl JwtVerifier {
         {
             return Err(JwtError::Malformed);
         }
+        // CDS Hooks requires `kid` in the header (it names the key in the issuer's JWK Set).
+        if header.kid.as_deref().is_none_or(str::is_empty) {
+            return Err(JwtError::MissingClaim("kid"));
+        }
         // The issuer is read before the signature is checked only to choose the keys to check it with.
         let unverified: Claims = jsonwebtoken::dangerous::insecure_decode(token)
             .map_err(|_| JwtError::Malformed)?
@@ -214,8 +221,7 @@ impl JwtVerifier {
             .filter(|key| key.algorithms.contains(&header.alg))
             .filter(|key| match (&header.kid, &key.kid) {
                 (Some(wanted), Some(kid)) => wanted == kid,
-                (Some(_), None) => true,
-                (None, _) => true,
+                (Some(_), None) | (None, _) => true,
             })
             .collect();
         if candidates.is_empty() {

@@ -1,18 +1,23 @@
 //! CDS Hooks 2.0 cards built from a triage answer.
 //!
-//! One card carries the ranked options as suggestions (`selectionBehavior: "at-most-one"`, only
-//! the first `isRecommended`), the evidence as a Markdown table in `detail`, the cited sources as
-//! `links` and the pathway's id, version and digest in `extension`; every alert gets its own card.
-//! Orderable options (those with codes) carry a draft FHIR R4 `ServiceRequest`. Optional members
-//! are omitted, never `null` or empty, and every `summary` is under 140 characters. Card and
-//! suggestion uuids are derived from the call, so a repeated call answers with the same uuids.
+//! One card carries the ranked orderable options as suggestions (`selectionBehavior:
+//! "at-most-one"`, only the pathway's first option `isRecommended`), each with a draft FHIR R4
+//! `ServiceRequest` to create; options that are not orders (advice) are listed in `detail` beside the
+//! evidence table; the cited sources and, when the public URL is known, the console with the case in
+//! the URL fragment are `links`; the pathway's id, version and digest are in `extension`; every alert
+//! gets its own card. The ranked card and the alert cards carry the mapping's `overrideReasons`.
+//! Optional members are omitted, never `null` or empty, and every `summary` is under 140 characters.
+//! Card and suggestion uuids are derived from the call, so a repeated call answers with the same
+//! uuids.
 
 use super::fhir::format_moment;
 use super::hook::HookCall;
 use super::mapping::{Mapped, Unassessable, duration_for};
 use crate::engine::{RankedOption, TriageResponse};
 use crate::pathway::Pathway;
+use crate::pathway::fhir_mapping::FhirMapping;
 use crate::vocab::{CriterionStatus, Procedure, Region, Severity, write_number};
+use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
@@ -40,9 +45,32 @@ pub struct Card {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selection_behavior: Option<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub override_reasons: Vec<Coding>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub extension: Map<String, Value>,
+}
+
+/// A CDS Hooks `Coding` (an override reason): `display` is required there.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coding {
+    pub system: String,
+    pub code: String,
+    pub display: String,
+}
+
+/// The mapping's override reasons as Codings.
+pub(super) fn override_reasons(mapping: &FhirMapping) -> Vec<Coding> {
+    mapping
+        .override_reasons
+        .iter()
+        .map(|reason| Coding {
+            system: mapping.override_system.clone(),
+            code: reason.code.clone(),
+            display: reason.display.clone().unwrap_or_default(),
+        })
+        .collect()
 }
 
 /// Card urgency, most urgent first.
@@ -104,11 +132,12 @@ pub struct Link {
 /// The cards for a triage answer: alert cards and the options card, most urgent first.
 pub fn triage_cards(
     pathway: &Pathway,
+    mapping: &FhirMapping,
     answer: &TriageResponse,
     mapped: &Mapped,
     call: &HookCall,
 ) -> Vec<Card> {
-    let mut cards = vec![options_card(pathway, answer, mapped, call)];
+    let mut cards = vec![options_card(pathway, mapping, answer, mapped, call)];
     for alert in &answer.alerts {
         let mut extension = pathway_extension(pathway);
         extension.insert("org.facet-triage.alert".into(), json!(alert.code));
@@ -128,6 +157,7 @@ pub fn triage_cards(
             source: source(pathway),
             suggestions: Vec::new(),
             selection_behavior: None,
+            override_reasons: override_reasons(mapping),
             links: Vec::new(),
             extension,
         });
@@ -138,6 +168,7 @@ pub fn triage_cards(
 
 fn options_card(
     pathway: &Pathway,
+    mapping: &FhirMapping,
     answer: &TriageResponse,
     mapped: &Mapped,
     call: &HookCall,
@@ -159,17 +190,18 @@ fn options_card(
     let suggestions: Vec<Suggestion> = answer
         .options
         .iter()
-        .map(|option| Suggestion {
-            label: format!("{}. {}", option.rank, option.title),
-            uuid: uuid(call, &["suggestion", option.id]),
-            is_recommended: (option.rank == 1).then_some(true),
-            actions: order_action(option, "proposal", mapped, call)
-                .into_iter()
-                .collect(),
+        .filter_map(|option| {
+            let action = order_action(option, "proposal", mapped, call)?;
+            Some(Suggestion {
+                label: format!("{}. {}", option.rank, option.title),
+                uuid: uuid(call, &["suggestion", option.id]),
+                is_recommended: (option.rank == 1).then_some(true),
+                actions: vec![action],
+            })
         })
         .collect();
 
-    let links = source_links(
+    let mut links = source_links(
         pathway,
         answer
             .options
@@ -178,6 +210,7 @@ fn options_card(
             .chain(answer.avoid.iter().flat_map(|a| a.citations.iter()))
             .copied(),
     );
+    links.extend(console_link(call, &mapped.request_json));
 
     let mut extension = pathway_extension(pathway);
     extension.insert("org.facet-triage.profile".into(), json!(answer.profile));
@@ -191,8 +224,16 @@ fn options_card(
             answer
                 .options
                 .iter()
-                .zip(&suggestions)
-                .map(|(o, s)| json!({"rank": o.rank, "id": o.id, "suggestion": s.uuid}))
+                .map(|o| {
+                    let mut entry = json!({"rank": o.rank, "id": o.id});
+                    if let Some(s) = suggestions
+                        .iter()
+                        .find(|s| s.uuid == uuid(call, &["suggestion", o.id]))
+                    {
+                        entry["suggestion"] = json!(s.uuid);
+                    }
+                    entry
+                })
                 .collect(),
         ),
     );
@@ -200,6 +241,12 @@ fn options_card(
         "org.facet-triage.request".into(),
         mapped.request_json.clone(),
     );
+    if !mapped.history.is_empty() {
+        extension.insert(
+            "org.facet-triage.request-history".into(),
+            Value::Object(mapped.history.clone()),
+        );
+    }
 
     let has_suggestions = !suggestions.is_empty();
     Card {
@@ -210,9 +257,23 @@ fn options_card(
         source: source(pathway),
         suggestions,
         selection_behavior: has_suggestions.then_some("at-most-one"),
+        override_reasons: override_reasons(mapping),
         links,
         extension,
     }
+}
+
+/// The `absolute` link that opens the case in the console: `<public URL>/console/#case=` and the
+/// request JSON in base64url, in the fragment so the server never sees it. None without a public URL.
+pub(super) fn console_link(call: &HookCall, request: &Value) -> Option<Link> {
+    let base = call.public_url.as_deref()?;
+    let json = serde_json::to_vec(request).ok()?;
+    let case = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+    Some(Link {
+        label: "Open this case in the facet-triage console".to_owned(),
+        url: format!("{base}/console/#case={case}"),
+        kind: "absolute",
+    })
 }
 
 /// The card for a facet procedure the record does not let us assess.
@@ -240,9 +301,10 @@ pub fn unassessable_card(pathway: &Pathway, gap: &Unassessable, call: &HookCall)
         ));
     }
     detail.push_str(
-        "\nThe service reads only what the EHR prefetched (Procedure, Observation LOINC 72514-3, \
-         Condition); it does not query the FHIR server.",
+        "\nThe service reads the patient's Procedures, the pain score Observations and the active \
+         Conditions its FHIR mapping names.",
     );
+    skipped_note(&gap.skipped, &mut detail);
     paged_note(call, &mut detail);
     Card {
         uuid: uuid(call, &["unassessable"]),
@@ -252,8 +314,20 @@ pub fn unassessable_card(pathway: &Pathway, gap: &Unassessable, call: &HookCall)
         source: source(pathway),
         suggestions: Vec::new(),
         selection_behavior: None,
+        override_reasons: Vec::new(),
         links: Vec::new(),
         extension: Map::new(),
+    }
+}
+
+/// Names the pain scores the mapping skipped, and why.
+pub(super) fn skipped_note(skipped: &[String], out: &mut String) {
+    if skipped.is_empty() {
+        return;
+    }
+    out.push_str("\n\n**Pain scores skipped:**\n\n");
+    for item in skipped {
+        out.push_str(&format!("- {}\n", cell(item)));
     }
 }
 
@@ -300,17 +374,34 @@ pub(super) fn order_action(
     mapped: &Mapped,
     call: &HookCall,
 ) -> Option<Action> {
-    // One procedure per order: the option's first primary code (add-on codes only extend it).
-    let code = option.codes.iter().find(|code| !code.add_on)?;
-    let mut coding = json!({"system": code.system, "code": code.code});
-    if let Some(display) = &code.display {
-        coding["display"] = json!(display);
+    // One procedure per order and per CodeableConcept: the first primary code of each system (add-on
+    // codes only extend a procedure, so they never order one).
+    let mut systems: Vec<&str> = Vec::new();
+    let coding: Vec<Value> = option
+        .codes
+        .iter()
+        .filter(|code| !code.add_on)
+        .filter(|code| {
+            let first = !systems.contains(&code.system.as_str());
+            systems.push(&code.system);
+            first
+        })
+        .map(|code| {
+            let mut coding = json!({"system": code.system, "code": code.code});
+            if let Some(display) = &code.display {
+                coding["display"] = json!(display);
+            }
+            coding
+        })
+        .collect();
+    if coding.is_empty() {
+        return None;
     }
     let mut resource = json!({
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": intent,
-        "code": {"coding": [coding], "text": option.title},
+        "code": {"coding": coding, "text": option.title},
         "subject": {"reference": format!("Patient/{}", call.patient_id)},
         "bodySite": [{"text": format!("{} spine", mapped.code.region.as_str())}],
         "note": [{"text": option.rationale}],
@@ -319,13 +410,25 @@ pub(super) fn order_action(
         resource["encounter"] = json!({"reference": format!("Encounter/{encounter}")});
     }
     if let Some(id) = &mapped.index.id {
-        resource["reasonReference"] = json!([{"reference": format!("Procedure/{id}")}]);
+        resource["supportingInfo"] = json!([{"reference": format!("Procedure/{id}")}]);
     }
+    if let Some(user) = call.user_id.as_deref().filter(|user| is_requester(user)) {
+        resource["requester"] = json!({"reference": user});
+    }
+    let codes: Vec<&str> = coding.iter().filter_map(|c| c["code"].as_str()).collect();
     Some(Action {
         kind: "create",
-        description: format!("Draft order: {} ({})", option.title, code.code),
+        description: format!("Draft order: {} ({})", option.title, codes.join(", ")),
         resource: Some(resource),
         resource_id: None,
+    })
+}
+
+/// Whether `context.userId` names a Practitioner or a PractitionerRole (`Type/id`): the only users
+/// R4 allows as a ServiceRequest's requester among those a CDS Hooks user can be.
+fn is_requester(user: &str) -> bool {
+    user.split_once('/').is_some_and(|(kind, id)| {
+        matches!(kind, "Practitioner" | "PractitionerRole") && super::fhir::is_id(id)
     })
 }
 
@@ -337,15 +440,32 @@ fn options_detail(
 ) -> String {
     let mut out = format!("**{}**\n\n", answer.assessment.summary);
     out.push_str(&record_summary(mapped));
-    out.push_str("\n\n| # | Option | Evidence | Why |\n|---|---|---|---|\n");
+    out.push_str("\n\n| # | Option | Kind | Evidence | Why |\n|---|---|---|---|---|\n");
     for option in &answer.options {
         let evidence: Vec<&str> = option.evidence.iter().map(|e| e.display.as_str()).collect();
+        let kind = if option.codes.is_empty() {
+            "advice, not an order"
+        } else {
+            "order (suggestion)"
+        };
         out.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
+            "| {} | {} | {kind} | {} | {} |\n",
             option.rank,
             cell(option.title),
             cell(&evidence.join("; ")),
             cell(&option.rationale)
+        ));
+    }
+    let advice: Vec<String> = answer
+        .options
+        .iter()
+        .filter(|o| o.codes.is_empty())
+        .map(|o| format!("{}. {}", o.rank, o.title))
+        .collect();
+    if !advice.is_empty() {
+        out.push_str(&format!(
+            "\n**Advice that is not an order** (no suggestion): {}\n",
+            advice.join("; ")
         ));
     }
     let with_criteria: Vec<&RankedOption> = answer
@@ -381,6 +501,7 @@ fn options_detail(
         "\nPathway `{}` {} (`{}`), profile `{}`.\n\n_{}_",
         pathway.id, pathway.version, pathway.digest, answer.profile, answer.disclaimer
     ));
+    skipped_note(&mapped.skipped, &mut out);
     paged_note(call, &mut out);
     out
 }
@@ -437,12 +558,12 @@ pub(super) fn record_summary(mapped: &Mapped) -> String {
                 " First block on {}: its relief could not be computed (missing {}), so the request \
                  names no previous block result.",
                 format_moment(first.at),
-                gap.missing()
+                gap.missing(mapped.baseline_window)
             )),
         }
     }
     out.push_str(if mapped.radicular {
-        " Radicular symptoms: yes (an active ICD-10-CM M54.1x, M51.1x or M50.1x condition)."
+        " Radicular symptoms: yes (an active condition the FHIR mapping reads as radicular)."
     } else {
         " Radicular symptoms: none coded."
     });
@@ -543,6 +664,8 @@ mod tests {
         let call = HookCall {
             hook_instance: "h".into(),
             patient_id: "p".into(),
+            user_id: None,
+            public_url: None,
             encounter_id: None,
             prefetch: Default::default(),
             orders: None,

@@ -6,13 +6,6 @@
 
 use serde::Deserialize;
 
-/// FHIR system URI of CPT.
-pub const CPT: &str = "http://www.ama-assn.org/go/cpt";
-/// FHIR system URI of LOINC.
-pub const LOINC: &str = "http://loinc.org";
-/// FHIR system URI of ICD-10-CM.
-pub const ICD_10_CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
-
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Coding {
     pub system: Option<String>,
@@ -28,14 +21,6 @@ pub struct CodeableConcept {
 }
 
 impl CodeableConcept {
-    /// The codes of one system, in document order.
-    pub fn codes<'a>(&'a self, system: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.coding
-            .iter()
-            .filter(move |c| c.system.as_deref() == Some(system))
-            .filter_map(|c| c.code.as_deref())
-    }
-
     /// Whether `text` or any coding's `display` contains `needle` (ASCII case-insensitive).
     pub fn mentions(&self, needle: &str) -> bool {
         let needle = needle.to_ascii_lowercase();
@@ -152,11 +137,6 @@ impl Observation {
         self.value_integer
             .map(|v| v as f64)
             .or_else(|| self.value_quantity.as_ref().and_then(|q| q.value))
-    }
-
-    /// Final, amended or corrected: a result that may be used.
-    pub fn is_usable(&self) -> bool {
-        matches!(self.status.as_str(), "final" | "amended" | "corrected")
     }
 }
 

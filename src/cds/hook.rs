@@ -3,7 +3,8 @@
 //! Checks run in this order: JSON syntax and duplicate keys, the envelope (`hook`, `hookInstance`,
 //! `context`, `fhirAuthorization` only with `fhirServer`), then the prefetch: a key the service
 //! needs and the client did not satisfy is a `412`, and every resource read must be well formed and
-//! about the patient of `context.patientId`. The service never fetches anything from `fhirServer`.
+//! about the patient of `context.patientId`. Keys fetched from `fhirServer` ([`super::fetch`]) are
+//! already in the prefetch when the call is read here, and are checked like sent ones.
 
 use super::fhir::{self, Condition, Observation, Procedure, Reference, ServiceRequest};
 use super::outcome::{CdsError, Issue};
@@ -68,6 +69,10 @@ pub struct Prefetch {
 pub struct HookCall {
     pub hook_instance: String,
     pub patient_id: String,
+    /// `context.userId` (`Type/id`).
+    pub user_id: Option<String>,
+    /// The service's public base URL (no trailing `/`), when the operator configured one.
+    pub public_url: Option<String>,
     pub encounter_id: Option<String>,
     pub prefetch: Prefetch,
     /// The orders of an `order-select` call; `None` for other hooks.
@@ -159,7 +164,7 @@ pub fn parse(body: &[u8], hook: &str) -> Result<HookCall, CdsError> {
         Some(_) => return Err(CdsError::invalid("must be an object", "context")),
         None => return Err(CdsError::invalid("is required", "context")),
     };
-    required_string(context, "userId", "context.userId")?;
+    let user_id = required_string(context, "userId", "context.userId")?;
     let patient_id = required_string(context, "patientId", "context.patientId")?;
     if !fhir::is_id(&patient_id) {
         return Err(CdsError::invalid(
@@ -198,6 +203,8 @@ pub fn parse(body: &[u8], hook: &str) -> Result<HookCall, CdsError> {
     Ok(HookCall {
         hook_instance,
         patient_id,
+        user_id: Some(user_id),
+        public_url: None,
         encounter_id,
         prefetch: typed,
         orders,
@@ -316,7 +323,8 @@ fn check_satisfied(prefetch: &Map<String, Value>) -> Result<(), CdsError> {
         let path = format!("prefetch.{}", key.name);
         let diagnostics = match prefetch.get(key.name) {
             None => format!(
-                "prefetch key `{}` is required and was not sent; this service does not query fhirServer",
+                "prefetch key `{}` is required and was not sent, and the call names no fhirServer \
+                 with fhirAuthorization to fetch it from",
                 key.name
             ),
             Some(value) if resource_type(value) == Some("OperationOutcome") => format!(

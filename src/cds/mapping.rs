@@ -1,67 +1,35 @@
-//! From FHIR R4 prefetch to a triage request, exactly as contract section 7 defines it.
+//! From FHIR R4 prefetch to a triage request, as contract section 7 defines it, with the codes and
+//! windows of the pathway's FHIR mapping file ([`FhirMapping`]):
 //!
-//! - index procedure: the latest `completed` Procedure, by `performed[x]`, with a facet CPT code;
-//! - kind: 64633-64636 is radiofrequency ablation; 64490-64495 is a medial branch block when
-//!   `code.text` or a coding's `display` contains "medial branch" (any case), else an
-//!   intra-articular injection;
-//! - region: 64493-64495 and 64635-64636 lumbar; 64490-64492 and 64633-64634 cervical, or thoracic
-//!   when `code.text` or a `display` contains "thoracic" (any case);
+//! - index procedure: the latest `completed` Procedure, by `performed[x]`, with a mapped code;
+//! - kind and region: the kinds and regions every mapped coding of the concept allows (a code shared
+//!   by two kinds, narrowed by a more specific coding such as SNOMED CT); where a choice remains, the
+//!   mapping's text rules read `code.text` and the codings' `display`, else the first listed;
 //! - `block_number` 2 when an earlier completed medial branch block of the same region lies within
-//!   180 days before; `previous_block` is that block's result (the latest such block);
-//! - relief: the baseline is the last LOINC 72514-3 score in the 30 days before the procedure;
-//!   relief at a later score is (baseline - score) / baseline; `percent_relief` is the highest relief
-//!   before the next facet procedure; `relief_duration` runs from the procedure to the first score
-//!   after that peak whose relief is below half the peak, else to the latest score, with
-//!   `relief_ongoing`;
-//! - `radicular_symptoms`: an active Condition coded ICD-10-CM M54.1x, M51.1x or M50.1x; red flag
-//!   `cauda_equina`: G83.4.
-//!
-//! These codes and windows are the contract's interface between FHIR and the triage request, not
-//! pathway content: what the pathway does with the request stays in the pathway file.
+//!   the comparative-block window; `previous_block` is that block's result (the latest such block);
+//! - `time_since_procedure` from `performed[x]` to the time of the call; `procedure_history` from the
+//!   other mapped procedures of the region before the index one, most recent first;
+//! - relief: the baseline is the last pain score in the baseline window before the procedure; relief
+//!   at a later score is (baseline - score) / baseline; `percent_relief` is the highest relief before
+//!   the next facet procedure; `relief_duration` runs from the procedure to the first score after
+//!   that peak whose relief is below half the peak, else to the latest score, with `relief_ongoing`;
+//!   a score outside the mapping's range or with another status is skipped and named, never fatal;
+//! - `radicular_symptoms` and `red_flags` from the mapped codes of active Conditions.
 
-use super::fhir::{self, CPT, CodeableConcept, ICD_10_CM, LOINC, Moment};
+use super::fhir::{self, CodeableConcept, Moment};
 use super::hook::{Entry, Prefetch};
 use super::outcome::CdsError;
 use crate::json::Json;
+use crate::pathway::fhir_mapping::{ConditionMeaning, FhirMapping, TextRule};
 use crate::request::{self, RequestError, TriageRequest};
 use crate::vocab::{Duration, DurationUnit, Procedure, RedFlag, Region};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
-/// The baseline pain score must lie this close before the procedure.
-const BASELINE_WINDOW: i64 = 30 * DAY;
-/// An earlier medial branch block this close before makes the index block the second one.
-const COMPARATIVE_BLOCK_WINDOW: i64 = 180 * DAY;
-/// The pain score the mapping reads: LOINC "Pain severity - 0-10 verbal numeric rating".
-pub const PAIN_SCORE_LOINC: &str = "72514-3";
-/// Pain scores are on a 0 to 10 scale.
-const PAIN_SCORE_MAX: f64 = 10.0;
-
-/// CPT codes of facet procedures, as `(code, ablation, lumbar)`; the others are cervical or thoracic.
-const FACET_CPT: &[(&str, bool, bool)] = &[
-    ("64490", false, false),
-    ("64491", false, false),
-    ("64492", false, false),
-    ("64493", false, true),
-    ("64494", false, true),
-    ("64495", false, true),
-    ("64633", true, false),
-    ("64634", true, false),
-    ("64635", true, true),
-    ("64636", true, true),
-];
-
-/// Every facet procedure CPT code, for the prefetch templates.
-pub fn facet_cpt_codes() -> impl Iterator<Item = &'static str> {
-    FACET_CPT.iter().map(|(code, _, _)| *code)
-}
-
-/// ICD-10-CM code prefixes (without the dot) that mean radicular symptoms: M54.1x, M51.1x, M50.1x.
-const RADICULOPATHY_ICD: &[&str] = &["M541", "M511", "M501"];
-/// ICD-10-CM codes (without the dot) read as red flags: G83.4 cauda equina syndrome.
-const RED_FLAG_ICD: &[(&str, RedFlag)] = &[("G834", RedFlag::CaudaEquina)];
+/// The contract caps `procedure_history` at this many entries.
+const HISTORY_MAX: usize = 50;
 
 /// What a facet procedure code says: the kind of procedure and the region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,38 +43,55 @@ pub struct FacetCode {
 pub enum Classified {
     NotFacet,
     Facet(FacetCode),
-    /// Facet CPT codes of different kinds or regions in one concept.
+    /// Mapped codings of different kinds or regions in one concept.
     Conflicting,
 }
 
 /// Reads a Procedure's (or a ServiceRequest's) `code` as a facet procedure.
-pub fn classify(code: &CodeableConcept) -> Classified {
-    let mut found: Option<FacetCode> = None;
-    for cpt in code.codes(CPT) {
-        let Some(&(_, ablation, lumbar)) = FACET_CPT.iter().find(|(c, _, _)| *c == cpt) else {
+pub fn classify(code: &CodeableConcept, mapping: &FhirMapping) -> Classified {
+    let mut procedures: Option<Vec<Procedure>> = None;
+    let mut regions: Option<Vec<Region>> = None;
+    for coding in &code.coding {
+        let (Some(system), Some(value)) = (coding.system.as_deref(), coding.code.as_deref()) else {
             continue;
         };
-        let procedure = if ablation {
-            Procedure::RadiofrequencyAblation
-        } else if code.mentions("medial branch") {
-            Procedure::MedialBranchBlock
-        } else {
-            Procedure::IntraArticularInjection
+        let Some(entry) = mapping.procedure_entry(system, value) else {
+            continue;
         };
-        let region = if lumbar {
-            Region::Lumbar
-        } else if code.mentions("thoracic") {
-            Region::Thoracic
-        } else {
-            Region::Cervical
-        };
-        let this = FacetCode { procedure, region };
-        match found {
-            Some(earlier) if earlier != this => return Classified::Conflicting,
-            _ => found = Some(this),
-        }
+        procedures = Some(narrow(procedures, &entry.procedures));
+        regions = Some(narrow(regions, &entry.regions));
     }
-    found.map_or(Classified::NotFacet, Classified::Facet)
+    let (Some(procedures), Some(regions)) = (procedures, regions) else {
+        return Classified::NotFacet;
+    };
+    let rules: Vec<&TextRule> = mapping
+        .text_rules
+        .iter()
+        .filter(|rule| code.mentions(&rule.contains))
+        .collect();
+    match (
+        pick(&procedures, rules.iter().filter_map(|rule| rule.procedure)),
+        pick(&regions, rules.iter().filter_map(|rule| rule.region)),
+    ) {
+        (Some(procedure), Some(region)) => Classified::Facet(FacetCode { procedure, region }),
+        _ => Classified::Conflicting,
+    }
+}
+
+/// What every mapped coding so far allows, narrowed by one more.
+fn narrow<T: Copy + PartialEq>(kept: Option<Vec<T>>, allowed: &[T]) -> Vec<T> {
+    match kept {
+        None => allowed.to_vec(),
+        Some(kept) => kept.into_iter().filter(|k| allowed.contains(k)).collect(),
+    }
+}
+
+/// The first choice a text rule names, else the first choice; `None` when nothing is left.
+fn pick<T: Copy + PartialEq>(choices: &[T], by_text: impl Iterator<Item = T>) -> Option<T> {
+    let mut by_text = by_text;
+    by_text
+        .find(|choice| choices.contains(choice))
+        .or_else(|| choices.first().copied())
 }
 
 /// A completed facet procedure with a precise performed time.
@@ -149,17 +134,19 @@ pub enum ReliefGap {
 }
 
 impl ReliefGap {
-    /// What is missing, for a clinician.
-    pub fn missing(self) -> &'static str {
+    /// What is missing, for a clinician; `baseline_window` in seconds.
+    pub fn missing(self, baseline_window: i64) -> String {
         match self {
-            ReliefGap::NoBaseline => {
-                "a baseline pain score (LOINC 72514-3) in the 30 days before the procedure"
-            }
-            ReliefGap::ZeroBaseline => {
-                "a baseline pain score above 0: the last score before the procedure is 0, so relief cannot be measured"
-            }
+            ReliefGap::NoBaseline => format!(
+                "a baseline pain score in the {} before the procedure",
+                duration_for(baseline_window)
+            ),
+            ReliefGap::ZeroBaseline => "a baseline pain score above 0: the last score before the \
+                procedure is 0, so relief cannot be measured"
+                .to_owned(),
             ReliefGap::NoFollowUp => {
-                "a pain score (LOINC 72514-3) recorded after the procedure, before any later facet procedure"
+                "a pain score recorded after the procedure, before any later facet procedure"
+                    .to_owned()
             }
         }
     }
@@ -180,9 +167,11 @@ pub enum Mapping {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unassessable {
     pub procedure: Option<FacetEvent>,
-    pub missing: Vec<&'static str>,
+    pub missing: Vec<String>,
     /// Red flags on record, which a clinician must not miss even without a triage answer.
     pub red_flags: Vec<RedFlag>,
+    /// Pain scores left out, each named by where it is and why.
+    pub skipped: Vec<String>,
 }
 
 /// A triage request and what it was read from.
@@ -195,25 +184,33 @@ pub struct Mapped {
     pub previous: Option<(FacetEvent, Result<Relief, ReliefGap>)>,
     pub radicular: bool,
     pub red_flags: Vec<RedFlag>,
+    /// Pain scores left out, each named by where it is and why.
+    pub skipped: Vec<String>,
+    /// The mapping's baseline window, in seconds, for saying what a relief gap lacks.
+    pub baseline_window: i64,
     /// The request as JSON, exactly as validated.
     pub request_json: Value,
+    /// The request fields of contract 4.1 version 2 that the request type does not read yet:
+    /// `time_since_procedure` and `procedure_history`, as JSON members of the request.
+    pub history: Map<String, Value>,
     pub request: TriageRequest,
 }
 
-/// Maps the prefetched record to a triage request.
-pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
-    let (events, imprecise) = facet_events(&prefetch.procedures)?;
-    let scores = pain_scores(&prefetch.pain)?;
-    let (radicular, red_flags) = conditions(prefetch);
+/// Maps the prefetched record to a triage request, as of `now` (seconds since 1970, UTC).
+pub fn map(prefetch: &Prefetch, mapping: &FhirMapping, now: i64) -> Result<Mapping, CdsError> {
+    let (events, imprecise) = facet_events(&prefetch.procedures, mapping)?;
+    let (scores, skipped) = pain_scores(&prefetch.pain, mapping)?;
+    let (radicular, red_flags) = conditions(prefetch, mapping);
 
     let Some(index) = events.last().cloned() else {
         if imprecise {
             return Ok(Mapping::Unassessable(Unassessable {
                 procedure: None,
                 missing: vec![
-                    "the date and time the facet procedure was performed (performedDateTime or performedPeriod, at least a full date)",
+                    "the date and time the facet procedure was performed (performedDateTime or performedPeriod, at least a full date)".to_owned(),
                 ],
                 red_flags,
+                skipped,
             }));
         }
         return Ok(Mapping::NoFacetProcedure);
@@ -222,18 +219,21 @@ pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
         return Ok(Mapping::Unassessable(Unassessable {
             procedure: Some(index),
             missing: vec![
-                "one kind and region for the latest facet procedure: its CPT codes name different ones",
+                "one kind and region for the latest facet procedure: its codes name different ones"
+                    .to_owned(),
             ],
             red_flags,
+            skipped,
         }));
     };
-    let relief = match relief_after(index.at, None, &scores) {
+    let relief = match relief_after(index.at, None, &scores, mapping.baseline_window) {
         Ok(relief) => relief,
         Err(gap) => {
             return Ok(Mapping::Unassessable(Unassessable {
                 procedure: Some(index),
-                missing: vec![gap.missing()],
+                missing: vec![gap.missing(mapping.baseline_window)],
                 red_flags,
+                skipped,
             }));
         }
     };
@@ -244,13 +244,14 @@ pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
                 .iter()
                 .rev()
                 .skip(1)
-                .take_while(|e| index.at - e.at <= COMPARATIVE_BLOCK_WINDOW)
+                .take_while(|e| index.at - e.at <= mapping.comparative_block_window)
                 .find(|e| e.at < index.at && e.code == Some(code))
         })
         .flatten()
         .map(|block| {
             let next = events.iter().find(|e| e.at > block.at).map(|e| e.at);
-            (block.clone(), relief_after(block.at, next, &scores))
+            let relief = relief_after(block.at, next, &scores, mapping.baseline_window);
+            (block.clone(), relief)
         });
 
     let mut request_json = json!({
@@ -280,6 +281,7 @@ pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
         let names: Vec<&str> = red_flags.iter().map(|f| f.as_str()).collect();
         body.insert("red_flags".into(), json!(names));
     }
+    let history = history(&events, &index, code.region, now);
     let document = Json::deserialize(&request_json).map_err(|_| {
         CdsError::new(
             500,
@@ -311,15 +313,45 @@ pub fn map(prefetch: &Prefetch) -> Result<Mapping, CdsError> {
         previous,
         radicular,
         red_flags,
+        skipped,
+        baseline_window: mapping.baseline_window,
         request_json,
+        history,
         request,
     })))
+}
+
+/// `time_since_procedure` (when the procedure is not in the future) and `procedure_history`: the
+/// other mapped procedures of the region before the index one, most recent first, at most 50.
+fn history(
+    events: &[FacetEvent],
+    index: &FacetEvent,
+    region: Region,
+    now: i64,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    if now >= index.at {
+        out.insert("time_since_procedure".into(), duration_json(now - index.at));
+    }
+    let earlier: Vec<Value> = events
+        .iter()
+        .rev()
+        .filter(|e| e.at < index.at && e.at <= now)
+        .filter_map(|e| e.code.filter(|c| c.region == region).map(|c| (e, c)))
+        .take(HISTORY_MAX)
+        .map(|(e, c)| json!({"procedure": c.procedure.as_str(), "time_ago": duration_json(now - e.at)}))
+        .collect();
+    if !earlier.is_empty() {
+        out.insert("procedure_history".into(), Value::Array(earlier));
+    }
+    out
 }
 
 /// Completed facet procedures with a precise time, oldest first (ties keep bundle order), and
 /// whether any was left out for an imprecise or missing time.
 fn facet_events(
     procedures: &[Entry<fhir::Procedure>],
+    mapping: &FhirMapping,
 ) -> Result<(Vec<FacetEvent>, bool), CdsError> {
     let mut events = Vec::new();
     let mut imprecise = false;
@@ -328,7 +360,7 @@ fn facet_events(
         if procedure.status != "completed" {
             continue;
         }
-        let code = match procedure.code.as_ref().map(classify) {
+        let code = match procedure.code.as_ref().map(|c| classify(c, mapping)) {
             None | Some(Classified::NotFacet) => continue,
             Some(Classified::Facet(code)) => Some(code),
             Some(Classified::Conflicting) => None,
@@ -356,25 +388,40 @@ fn facet_events(
     Ok((events, imprecise))
 }
 
-/// Usable 72514-3 scores with a precise time, oldest first (ties keep bundle order).
-fn pain_scores(pain: &[Entry<fhir::Observation>]) -> Result<Vec<Score>, CdsError> {
+/// Usable pain scores with a precise time, oldest first (ties keep bundle order), and the pain
+/// scores skipped for a value out of range or a status the mapping does not use, each named.
+fn pain_scores(
+    pain: &[Entry<fhir::Observation>],
+    mapping: &FhirMapping,
+) -> Result<(Vec<Score>, Vec<String>), CdsError> {
     let mut scores = Vec::new();
+    let mut skipped = Vec::new();
     for entry in pain {
         let observation = &entry.resource;
-        if !observation.is_usable() || !observation.code.codes(LOINC).any(|c| c == PAIN_SCORE_LOINC)
-        {
+        let is_pain = observation.code.coding.iter().any(|c| {
+            matches!((c.system.as_deref(), c.code.as_deref()),
+                (Some(system), Some(code)) if mapping.is_pain_code(system, code))
+        });
+        if !is_pain {
+            continue;
+        }
+        if !mapping.pain.statuses.contains(&observation.status) {
+            skipped.push(format!(
+                "`{}`: its status is not one of {}",
+                entry.path,
+                mapping.pain.statuses.join(", ")
+            ));
             continue;
         }
         let Some(value) = observation.value() else {
             continue;
         };
-        if !(0.0..=PAIN_SCORE_MAX).contains(&value) {
-            return Err(CdsError::new(
-                422,
-                "value",
-                "a 72514-3 pain score must be from 0 to 10",
-                Some(format!("{}.value", entry.path)),
+        if !(mapping.pain.min..=mapping.pain.max).contains(&value) {
+            skipped.push(format!(
+                "`{}`: its value is outside {} to {}",
+                entry.path, mapping.pain.min, mapping.pain.max
             ));
+            continue;
         }
         let at = match observation.effective().map(fhir::parse_moment) {
             None | Some(Some(Moment::Imprecise)) => continue,
@@ -389,11 +436,11 @@ fn pain_scores(pain: &[Entry<fhir::Observation>]) -> Result<Vec<Score>, CdsError
         scores.push(Score { at, value });
     }
     scores.sort_by_key(|s| s.at);
-    Ok(scores)
+    Ok((scores, skipped))
 }
 
-/// Radicular symptoms and red flags from the active ICD-10-CM coded conditions.
-fn conditions(prefetch: &Prefetch) -> (bool, Vec<RedFlag>) {
+/// Radicular symptoms and red flags from the mapped codes of active conditions.
+fn conditions(prefetch: &Prefetch, mapping: &FhirMapping) -> (bool, Vec<RedFlag>) {
     let mut radicular = false;
     let mut red_flags = Vec::new();
     for entry in &prefetch.conditions {
@@ -404,18 +451,22 @@ fn conditions(prefetch: &Prefetch) -> (bool, Vec<RedFlag>) {
         let Some(code) = &condition.code else {
             continue;
         };
-        for icd in code.codes(ICD_10_CM) {
-            let compact: String = icd
-                .chars()
-                .filter(|c| *c != '.')
-                .map(|c| c.to_ascii_uppercase())
-                .collect();
-            if RADICULOPATHY_ICD.iter().any(|p| compact.starts_with(p)) {
-                radicular = true;
-            }
-            for (prefix, flag) in RED_FLAG_ICD {
-                if compact.starts_with(prefix) && !red_flags.contains(flag) {
-                    red_flags.push(*flag);
+        for coding in &code.coding {
+            let (Some(system), Some(value)) = (coding.system.as_deref(), coding.code.as_deref())
+            else {
+                continue;
+            };
+            for entry in mapping
+                .conditions
+                .iter()
+                .filter(|e| e.matches(system, value))
+            {
+                match entry.meaning {
+                    ConditionMeaning::RadicularSymptoms => radicular = true,
+                    ConditionMeaning::RedFlag(flag) if !red_flags.contains(&flag) => {
+                        red_flags.push(flag);
+                    }
+                    ConditionMeaning::RedFlag(_) => {}
                 }
             }
         }
@@ -424,12 +475,18 @@ fn conditions(prefetch: &Prefetch) -> (bool, Vec<RedFlag>) {
     (radicular, red_flags)
 }
 
-/// The relief after a procedure at `at`, up to the next facet procedure at `next`.
-fn relief_after(at: i64, next: Option<i64>, scores: &[Score]) -> Result<Relief, ReliefGap> {
+/// The relief after a procedure at `at`, up to the next facet procedure at `next`, with the
+/// baseline no more than `baseline_window` seconds before.
+fn relief_after(
+    at: i64,
+    next: Option<i64>,
+    scores: &[Score],
+    baseline_window: i64,
+) -> Result<Relief, ReliefGap> {
     let baseline = scores
         .iter()
         .rev()
-        .find(|s| s.at < at && at - s.at <= BASELINE_WINDOW)
+        .find(|s| s.at < at && at - s.at <= baseline_window)
         .copied()
         .ok_or(ReliefGap::NoBaseline)?;
     if baseline.value <= 0.0 {
@@ -504,13 +561,71 @@ mod tests {
     use super::*;
     use crate::cds::fhir::Coding;
 
-    fn concept(codes: &[&str], text: &str) -> CodeableConcept {
+    /// A mapping with made-up codes: A1 is an injection code of either kind in the lumbar region,
+    /// B1 one of either kind in the cervical or thoracic region, R1 an ablation code (lumbar), and
+    /// S1 (another system) says medial branch block.
+    fn test_mapping() -> FhirMapping {
+        let text = r#"
+pathway = "p"
+[[sources]]
+id = "s"
+title = "Source"
+url = "https://example.org"
+[windows]
+baseline = { value = 30, unit = "d", source = "s" }
+comparative_block = { value = 180, unit = "d", source = "s" }
+[pain]
+source = "s"
+codes = [{ system = "urn:x:obs", code = "P1" }]
+min = 0
+max = 10
+statuses = ["final"]
+[[procedures]]
+source = "s"
+systems = ["urn:x:proc", "urn:oid:9.9"]
+codes = ["A1", "A2"]
+procedures = ["intra_articular_injection", "medial_branch_block"]
+regions = ["lumbar"]
+[[procedures]]
+source = "s"
+systems = ["urn:x:proc"]
+codes = ["B1"]
+procedures = ["intra_articular_injection", "medial_branch_block"]
+regions = ["cervical", "thoracic"]
+[[procedures]]
+source = "s"
+systems = ["urn:x:proc"]
+codes = ["R1"]
+procedures = ["radiofrequency_ablation"]
+regions = ["lumbar"]
+[[procedures]]
+source = "s"
+systems = ["urn:x:sct"]
+codes = ["S1"]
+procedures = ["medial_branch_block"]
+regions = ["lumbar", "cervical", "thoracic"]
+[[text_rules]]
+source = "s"
+contains = "Medial Branch"
+procedure = "medial_branch_block"
+[[text_rules]]
+source = "s"
+contains = "thoracic"
+region = "thoracic"
+[override_reasons]
+system = "urn:x:override"
+codes = [{ code = "no", display = "No" }]
+"#;
+        crate::pathway::fhir_mapping::parse("test.fhir.toml", text).unwrap()
+    }
+
+    fn concept(codes: &[(&str, &str)], text: &str) -> CodeableConcept {
         CodeableConcept {
             coding: codes
                 .iter()
-                .map(|c| Coding {
-                    system: Some(CPT.into()),
-                    code: Some((*c).into()),
+                .map(|(system, code)| Coding {
+                    system: Some((*system).into()),
+                    code: Some((*code).into()),
                     display: None,
                 })
                 .collect(),
@@ -523,48 +638,91 @@ mod tests {
     }
 
     #[test]
-    fn classifies_kind_and_region_from_cpt_and_text() {
+    fn classifies_kind_and_region_from_codes_then_text() {
         use Procedure::*;
         use Region::*;
+        let m = test_mapping();
+        let p = "urn:x:proc";
         assert_eq!(
-            classify(&concept(&["64493"], "Facet joint injection")),
+            classify(&concept(&[(p, "A1")], "Facet joint injection"), &m),
             facet(IntraArticularInjection, Lumbar)
         );
         assert_eq!(
-            classify(&concept(&["64494", "64493"], "MEDIAL BRANCH block")),
+            classify(
+                &concept(&[("urn:oid:9.9", "A1")], "Facet joint injection"),
+                &m
+            ),
+            facet(IntraArticularInjection, Lumbar),
+            "the same code under the OID"
+        );
+        assert_eq!(
+            classify(&concept(&[(p, "A2"), (p, "A1")], "MEDIAL BRANCH block"), &m),
             facet(MedialBranchBlock, Lumbar)
         );
         assert_eq!(
-            classify(&concept(&["64490"], "medial branch block C5-6")),
-            facet(MedialBranchBlock, Cervical)
+            classify(&concept(&[(p, "A1"), ("urn:x:sct", "S1")], "injection"), &m),
+            facet(MedialBranchBlock, Lumbar),
+            "the second coding narrows the kind"
         );
         assert_eq!(
-            classify(&concept(&["64490"], "Thoracic medial branch block")),
+            classify(&concept(&[("urn:x:sct", "S1")], "thoracic"), &m),
+            facet(MedialBranchBlock, Thoracic),
+            "a coding of the second system alone is mapped"
+        );
+        assert_eq!(
+            classify(&concept(&[(p, "B1")], "Thoracic medial branch block"), &m),
             facet(MedialBranchBlock, Thoracic)
         );
         assert_eq!(
-            classify(&concept(&["64633"], "thoracic medial branch RFA")),
-            facet(RadiofrequencyAblation, Thoracic)
+            classify(&concept(&[(p, "B1")], "injection C5-6"), &m),
+            facet(IntraArticularInjection, Cervical)
         );
         assert_eq!(
-            classify(&concept(&["64636"], "")),
-            facet(RadiofrequencyAblation, Lumbar)
-        );
-        assert_eq!(
-            classify(&concept(&["64483"], "epidural")),
+            classify(&concept(&[(p, "Z9")], "epidural"), &m),
             Classified::NotFacet
         );
         assert_eq!(
-            classify(&concept(&["64493", "64635"], "")),
+            classify(&concept(&[(p, "A1"), (p, "R1")], ""), &m),
             Classified::Conflicting
         );
-        let mut displayed = concept(&["64491"], "");
+        let mut displayed = concept(&[(p, "B1")], "");
         displayed.text = None;
         displayed.coding[0].display = Some("Medial Branch Block, second level".into());
-        assert_eq!(classify(&displayed), facet(MedialBranchBlock, Cervical));
-        let mut other_system = concept(&["64493"], "");
-        other_system.coding[0].system = Some("http://snomed.info/sct".into());
-        assert_eq!(classify(&other_system), Classified::NotFacet);
+        assert_eq!(classify(&displayed, &m), facet(MedialBranchBlock, Cervical));
+        assert_eq!(
+            classify(&concept(&[("urn:x:other", "A1")], ""), &m),
+            Classified::NotFacet
+        );
+    }
+
+    #[test]
+    fn history_lists_earlier_procedures_of_the_region_most_recent_first() {
+        let event = |at: i64, procedure, region| FacetEvent {
+            id: None,
+            at,
+            code: Some(FacetCode { procedure, region }),
+        };
+        let events = vec![
+            event(-98 * DAY, Procedure::MedialBranchBlock, Region::Lumbar),
+            event(-90 * DAY, Procedure::MedialBranchBlock, Region::Cervical),
+            event(
+                -30 * DAY,
+                Procedure::IntraArticularInjection,
+                Region::Lumbar,
+            ),
+            event(0, Procedure::RadiofrequencyAblation, Region::Lumbar),
+        ];
+        let out = history(&events, &events[3], Region::Lumbar, 14 * DAY);
+        assert_eq!(
+            Value::Object(out),
+            json!({
+                "time_since_procedure": {"value": 14.0, "unit": "d"},
+                "procedure_history": [
+                    {"procedure": "intra_articular_injection", "time_ago": {"value": 44.0, "unit": "d"}},
+                    {"procedure": "medial_branch_block", "time_ago": {"value": 16.0, "unit": "wk"}},
+                ]
+            })
+        );
     }
 
     fn scores(list: &[(i64, f64)]) -> Vec<Score> {
@@ -580,7 +738,7 @@ mod tests {
     fn relief_follows_the_peak_until_it_halves() {
         // The contract example: baseline 7, best 1, back to 6 eight hours after the block.
         let s = scores(&[(-24, 7.0), (1, 1.0), (3, 1.0), (8, 6.0), (24, 7.0)]);
-        let r = relief_after(0, None, &s).unwrap();
+        let r = relief_after(0, None, &s, 30 * DAY).unwrap();
         assert!((r.percent - 600.0 / 7.0).abs() < 1e-9);
         assert_eq!(r.duration_seconds, 8 * HOUR);
         assert!(!r.ongoing);
@@ -590,7 +748,7 @@ mod tests {
     #[test]
     fn relief_still_going_runs_to_the_latest_score() {
         let s = scores(&[(-48, 8.0), (24, 4.0), (24 * 14, 3.0), (24 * 70, 3.5)]);
-        let r = relief_after(0, None, &s).unwrap();
+        let r = relief_after(0, None, &s, 30 * DAY).unwrap();
         assert!((r.percent - 62.5).abs() < 1e-9);
         assert!(r.ongoing);
         assert_eq!(r.duration_seconds, 70 * DAY);
@@ -601,7 +759,7 @@ mod tests {
     #[test]
     fn relief_stops_at_the_next_facet_procedure() {
         let s = scores(&[(-10, 6.0), (2, 0.0), (20, 5.0), (40, 0.0)]);
-        let r = relief_after(0, Some(30 * HOUR), &s).unwrap();
+        let r = relief_after(0, Some(30 * HOUR), &s, 30 * DAY).unwrap();
         assert_eq!(r.percent, 100.0);
         assert_eq!(r.duration_seconds, 20 * HOUR);
     }
@@ -609,16 +767,19 @@ mod tests {
     #[test]
     fn relief_needs_a_recent_nonzero_baseline_and_a_later_score() {
         let old = scores(&[(-24 * 31, 7.0), (5, 2.0)]);
-        assert_eq!(relief_after(0, None, &old), Err(ReliefGap::NoBaseline));
         assert_eq!(
-            relief_after(0, None, &scores(&[(-1, 0.0), (5, 0.0)])),
+            relief_after(0, None, &old, 30 * DAY),
+            Err(ReliefGap::NoBaseline)
+        );
+        assert_eq!(
+            relief_after(0, None, &scores(&[(-1, 0.0), (5, 0.0)]), 30 * DAY),
             Err(ReliefGap::ZeroBaseline)
         );
         assert_eq!(
-            relief_after(0, None, &scores(&[(-1, 5.0), (0, 2.0)])),
+            relief_after(0, None, &scores(&[(-1, 5.0), (0, 2.0)]), 30 * DAY),
             Err(ReliefGap::NoFollowUp)
         );
-        let worse = relief_after(0, None, &scores(&[(-1, 5.0), (3, 6.0)])).unwrap();
+        let worse = relief_after(0, None, &scores(&[(-1, 5.0), (3, 6.0)]), 30 * DAY).unwrap();
         assert_eq!(
             (worse.percent, worse.duration_seconds, worse.ongoing),
             (0.0, 0, false)

@@ -5,11 +5,13 @@
 //! ([`mapping`]), walks the pathway and answers with cards ([`cards`]).
 //! `facet-procedure-order-check` answers `order-select`: it maps the same record, walks the pathway
 //! and says whether each selected facet-procedure order fits the answer ([`order`]). Nothing here
-//! knows an option id, an alert code or a threshold: those come from the pathway. The HTTP binding
-//! lives in `crate::http`; this module is transport-free.
+//! knows an option id, an alert code, a clinical code or a threshold: those come from the pathway and
+//! its FHIR mapping file. Missing prefetch is fetched from the EHR's FHIR server by [`fetch`]; the
+//! HTTP binding of the routes lives in `crate::http`.
 
 pub mod cards;
 pub mod feedback;
+pub mod fetch;
 pub mod fhir;
 pub mod hook;
 pub mod mapping;
@@ -18,6 +20,7 @@ pub mod outcome;
 
 use crate::engine;
 use crate::pathway::PathwaySet;
+use crate::pathway::fhir_mapping::FhirMapping;
 use cards::CdsResponse;
 use hook::{CONDITIONS, HookCall, ORDER_SELECT, PAIN, PATIENT, PROCEDURES, PrefetchKey};
 use mapping::{Mapped, Mapping};
@@ -54,8 +57,8 @@ pub const SERVICES: &[Service] = &[
         id: ORDER_SELECT_SERVICE,
         hook: ORDER_SELECT,
         title: "Facet procedure order check",
-        description: "Checks a selected facet-procedure order (CPT 64490-64495, 64633-64636) \
-            against the pathway's next options after the patient's latest facet procedure: \
+        description: "Checks a selected facet-procedure order (a procedure code of the \
+            pathway's FHIR mapping) against the pathway's next options after the patient's latest facet procedure: \
             whether it is the first option, ranked lower or avoided, and why, with the criteria \
             it misses and a suggestion that replaces it by the first option.",
         prefetch: &[PATIENT, PROCEDURES, PAIN, CONDITIONS],
@@ -67,26 +70,28 @@ pub fn service(id: &str) -> Option<&'static Service> {
     SERVICES.iter().find(|service| service.id == id)
 }
 
-/// The 2.0-safe prefetch template of a key: a read, or a type search with token, `_sort` and
-/// `_count` parameters only.
-fn template(key: &PrefetchKey) -> String {
+/// The 2.0-safe prefetch template of a key, generated from the FHIR mapping: a read, or a type
+/// search with token, `_sort` and `_count` parameters only.
+pub fn template(key: &PrefetchKey, mapping: &FhirMapping) -> String {
     let patient = "{{context.patientId}}";
     match key.name {
         "patient" => format!("Patient/{patient}"),
-        "procedures" => {
-            let codes: Vec<String> = mapping::facet_cpt_codes()
-                .map(|code| format!("{}|{code}", fhir::CPT))
+        "procedures" => format!(
+            "Procedure?patient={patient}&code={}&_sort=-date",
+            mapping.procedure_tokens().join(",")
+        ),
+        "pain" => {
+            let codes: Vec<String> = mapping
+                .pain
+                .codes
+                .iter()
+                .map(|c| format!("{}|{}", c.system, c.code))
                 .collect();
             format!(
-                "Procedure?patient={patient}&code={}&_sort=-date",
+                "Observation?patient={patient}&code={}&_sort=-date&_count=100",
                 codes.join(",")
             )
         }
-        "pain" => format!(
-            "Observation?patient={patient}&code={}|{}&_sort=-date&_count=100",
-            fhir::LOINC,
-            mapping::PAIN_SCORE_LOINC
-        ),
         _ => format!("Condition?patient={patient}&clinical-status=active"),
     }
 }
@@ -94,13 +99,14 @@ fn template(key: &PrefetchKey) -> String {
 /// The discovery document: `{"services": [...]}`.
 pub fn discovery(pathways: &PathwaySet) -> Value {
     let pathway = pathways.default_pathway();
+    let mapping = pathways.fhir_mapping(&pathway.id);
     let services: Vec<Value> = SERVICES
         .iter()
         .map(|service| {
             let prefetch: Map<String, Value> = service
                 .prefetch
                 .iter()
-                .map(|key| (key.name.to_owned(), Value::String(template(key))))
+                .map(|key| (key.name.to_owned(), Value::String(template(key, &mapping))))
                 .collect();
             json!({
                 "hook": service.hook,
@@ -108,8 +114,9 @@ pub fn discovery(pathways: &PathwaySet) -> Value {
                 "description": service.description,
                 "id": service.id,
                 "prefetch": prefetch,
-                "usageRequirements": "Send the prefetch keys procedures, pain and conditions; \
-                    the service never queries the FHIR server and answers 412 without them.",
+                "usageRequirements": "Send the prefetch keys procedures, pain and conditions, or \
+                    fhirServer and fhirAuthorization for a FHIR server the operator allows for your \
+                    issuer; otherwise the service answers 412.",
                 "extension": {"org.facet-triage.pathway": {
                     "id": pathway.id, "version": pathway.version, "digest": pathway.digest}},
             })
@@ -149,17 +156,30 @@ pub struct CallOutcome {
     pub result: CallResult,
 }
 
-/// Answers one call of `service_id` with a CDS Hooks response body. `profile` is the criteria
-/// profile the CDS services answer with; `None` for the pathway's default.
+/// How the operator set the services up, and the time of the call.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallOptions<'a> {
+    /// The criteria profile the CDS services answer with; `None` for the pathway's default.
+    pub profile: Option<&'a str>,
+    /// The service's public base URL, without a trailing `/`: the console link is built from it.
+    pub public_url: Option<&'a str>,
+    /// Seconds since 1970, UTC: the time `time_since_procedure` runs to.
+    pub now: i64,
+}
+
+/// Answers one call of `service_id` with a CDS Hooks response body.
 pub fn call(
     pathways: &PathwaySet,
-    profile: Option<&str>,
+    options: &CallOptions,
     service_id: &str,
     body: &[u8],
 ) -> Result<CallOutcome, CdsError> {
+    let (profile, now) = (options.profile, options.now);
     let service = service(service_id).ok_or_else(CdsError::unknown_service)?;
-    let call = hook::parse(body, service.hook)?;
+    let mut call = hook::parse(body, service.hook)?;
+    call.public_url = options.public_url.map(str::to_owned);
     let pathway = pathways.default_pathway();
+    let fhir_mapping = pathways.fhir_mapping(&pathway.id);
     if profile.is_some_and(|id| pathway.profile_index(id).is_none()) {
         return Err(CdsError::new(
             500,
@@ -169,7 +189,7 @@ pub fn call(
         ));
     }
     let orders = if service.hook == ORDER_SELECT {
-        let orders = order::facet_orders(&call);
+        let orders = order::facet_orders(&call, &fhir_mapping);
         if orders.is_empty() {
             return respond(Vec::new(), CallResult::NoFacetOrder);
         }
@@ -177,7 +197,7 @@ pub fn call(
     } else {
         None
     };
-    let mut mapped = match mapping::map(&call.prefetch)? {
+    let mut mapped = match mapping::map(&call.prefetch, &fhir_mapping, now)? {
         Mapping::NoFacetProcedure => return respond(Vec::new(), CallResult::NoFacetProcedure),
         Mapping::Unassessable(gap) => {
             return respond(
@@ -196,8 +216,11 @@ pub fn call(
     let Ok(resolved) = pathway.resolve(&mapped.request) else {
         let gap = mapping::Unassessable {
             procedure: Some(mapped.index.clone()),
-            missing: vec!["a pathway that covers this spinal region: the loaded pathway does not"],
+            missing: vec![
+                "a pathway that covers this spinal region: the loaded pathway does not".to_owned(),
+            ],
             red_flags: mapped.red_flags.clone(),
+            skipped: mapped.skipped.clone(),
         };
         return respond(
             vec![cards::unassessable_card(pathway, &gap, &call)],
@@ -206,14 +229,15 @@ pub fn call(
     };
     let answer = engine::evaluate(pathway, &mapped.request, resolved, false);
     let cards = match orders {
-        None => cards::triage_cards(pathway, &answer, &mapped, &call),
-        Some(orders) => order_cards(pathway, &answer, &mapped, &orders, &call),
+        None => cards::triage_cards(pathway, &fhir_mapping, &answer, &mapped, &call),
+        Some(orders) => order_cards(pathway, &fhir_mapping, &answer, &mapped, &orders, &call),
     };
     respond(cards, CallResult::Cards)
 }
 
 fn order_cards(
     pathway: &crate::pathway::Pathway,
+    mapping: &FhirMapping,
     answer: &engine::TriageResponse,
     mapped: &Mapped,
     orders: &[order::FacetOrder],
@@ -221,7 +245,7 @@ fn order_cards(
 ) -> Vec<cards::Card> {
     orders
         .iter()
-        .map(|facet_order| order::order_card(pathway, answer, mapped, facet_order, call))
+        .map(|facet_order| order::order_card(pathway, mapping, answer, mapped, facet_order, call))
         .collect()
 }
 
@@ -252,12 +276,17 @@ mod tests {
             assert_eq!(template.matches("{{").count(), 1, "{template}");
             assert!(template.contains("{{context.patientId}}"), "{template}");
         }
-        assert!(prefetch["procedures"].as_str().unwrap().contains("|64636"));
+        let mapping = pathways.fhir_mapping(&pathways.default_pathway().id);
+        let procedures = prefetch["procedures"].as_str().unwrap();
+        for token in mapping.procedure_tokens() {
+            assert!(procedures.contains(&token), "{token}");
+        }
+        let pain = &mapping.pain.codes[0];
         assert!(
             prefetch["pain"]
                 .as_str()
                 .unwrap()
-                .contains("http://loinc.org|72514-3")
+                .contains(&format!("{}|{}", pain.system, pain.code))
         );
     }
 
@@ -265,7 +294,9 @@ mod tests {
     fn an_unknown_service_is_404() {
         let pathways = PathwaySet::embedded().unwrap();
         assert_eq!(
-            call(&pathways, None, "nope", b"{}").unwrap_err().status,
+            call(&pathways, &CallOptions::default(), "nope", b"{}")
+                .unwrap_err()
+                .status,
             404
         );
     }

@@ -5,10 +5,11 @@
 //! the pathway is evaluated once. Each selected draft `ServiceRequest` whose `code` is a facet
 //! procedure (its kind and region read as a Procedure's) is then matched to a step of the pathway:
 //!
-//! - the order's CPT codes are tried in document order; the candidates for a code are the pathway's
-//!   options whose `codes` for the request's region carry it (the pathway file is the only place
+//! - the order's mapped procedure codes (the FHIR mapping file's) are tried in document order; the
+//!   candidates for a code are the pathway's options whose `codes` for the request's region carry it,
+//!   under the same system or one the mapping lists as equivalent (the pathway file is the only place
 //!   option ids and codes live);
-//! - several options may share a code (one CPT code orders a diagnostic, a confirmatory or a
+//! - several options may share a code (one procedure code orders a diagnostic, a confirmatory or a
 //!   therapeutic block alike), so the pathway's own answer decides: the highest-ranked offered
 //!   candidate is the selected step; if no candidate is offered, the first avoided one; otherwise the
 //!   first candidate in file order, as a step the pathway does not offer for this patient;
@@ -24,10 +25,11 @@ use super::cards::{
     self, Action, Card, Indicator, Suggestion, capitalized, order_action, pathway_extension,
     procedure_phrase, record_summary, source, source_links, summary, uuid,
 };
-use super::fhir::{CPT, ServiceRequest};
+use super::fhir::ServiceRequest;
 use super::hook::{Entry, HookCall};
 use super::mapping::{self, Classified, FacetCode, Mapped};
 use crate::engine::{AvoidOut, RankedOption, TriageResponse};
+use crate::pathway::fhir_mapping::FhirMapping;
 use crate::pathway::{OptionDef, Pathway};
 use crate::vocab::CriterionStatus;
 use serde_json::json;
@@ -50,36 +52,39 @@ const REQUEST_INTENTS: &[&str] = &[
 pub struct FacetOrder {
     /// `ServiceRequest/<id>`.
     pub reference: String,
-    /// What its code says; `None` when its CPT codes name different kinds or regions.
+    /// What its code says; `None` when its codes name different kinds or regions.
     pub code: Option<FacetCode>,
-    /// Its facet CPT codes, in document order.
-    pub cpt: Vec<String>,
+    /// Its mapped facet procedure codings as `(system, code)`, in document order.
+    pub codes: Vec<(String, String)>,
     /// `code.text`, else the first display, for the card.
     pub label: Option<String>,
     pub intent: String,
 }
 
 /// The selected draft orders that are facet procedures, in selection order.
-pub fn facet_orders(call: &HookCall) -> Vec<FacetOrder> {
+pub fn facet_orders(call: &HookCall, mapping: &FhirMapping) -> Vec<FacetOrder> {
     let Some(orders) = &call.orders else {
         return Vec::new();
     };
-    orders.selected().filter_map(facet_order).collect()
+    orders
+        .selected()
+        .filter_map(|entry| facet_order(entry, mapping))
+        .collect()
 }
 
-fn facet_order(entry: &Entry<ServiceRequest>) -> Option<FacetOrder> {
+fn facet_order(entry: &Entry<ServiceRequest>, mapping: &FhirMapping) -> Option<FacetOrder> {
     let order = &entry.resource;
     let concept = order.code.as_ref()?;
-    let code = match mapping::classify(concept) {
+    let code = match mapping::classify(concept, mapping) {
         Classified::NotFacet => return None,
         Classified::Facet(code) => Some(code),
         Classified::Conflicting => None,
     };
-    let facet: Vec<&str> = mapping::facet_cpt_codes().collect();
-    let cpt = concept
-        .codes(CPT)
-        .filter(|code| facet.contains(code))
-        .map(str::to_owned)
+    let codes = concept
+        .coding
+        .iter()
+        .filter_map(|c| Some((c.system.clone()?, c.code.clone()?)))
+        .filter(|(system, code)| mapping.procedure_entry(system, code).is_some())
         .collect();
     let label = concept
         .text
@@ -88,7 +93,7 @@ fn facet_order(entry: &Entry<ServiceRequest>) -> Option<FacetOrder> {
     Some(FacetOrder {
         reference: format!("ServiceRequest/{}", order.id.as_deref().unwrap_or_default()),
         code,
-        cpt,
+        codes,
         label,
         intent: order.intent.clone(),
     })
@@ -105,25 +110,26 @@ pub enum Step<'p, 'r> {
     NotOffered(&'p OptionDef),
 }
 
-/// Matches an order's CPT codes to a step of the pathway's answer (rule in the module doc):
+/// Matches an order's procedure codes to a step of the pathway's answer (rule in the module doc):
 /// the code that matched and the step, or `None` when no option carries any of the codes.
 pub fn match_step<'p, 'r>(
     pathway: &'p Pathway,
+    mapping: &FhirMapping,
     region_slot: usize,
     answer: &'r TriageResponse<'p>,
-    cpt: &'r [String],
+    codes: &'r [(String, String)],
 ) -> Option<(&'r str, Step<'p, 'r>)>
 where
     'p: 'r,
 {
-    for code in cpt {
+    for (system, code) in codes {
         let candidates: Vec<&OptionDef> = pathway
             .options
             .iter()
             .filter(|option| {
                 option.codes[region_slot]
                     .iter()
-                    .any(|c| c.system == CPT && c.code == *code)
+                    .any(|c| c.code == *code && mapping.same_system(&c.system, system))
             })
             .collect();
         if candidates.is_empty() {
@@ -150,6 +156,7 @@ where
 /// The card for one order, checked against an evaluated answer.
 pub fn order_card(
     pathway: &Pathway,
+    mapping: &FhirMapping,
     answer: &TriageResponse,
     mapped: &Mapped,
     order: &FacetOrder,
@@ -160,7 +167,7 @@ pub fn order_card(
             pathway,
             order,
             call,
-            "its CPT codes name different kinds of facet procedure or different regions",
+            "its codes name different kinds of facet procedure or different regions",
         );
     };
     if code.region != mapped.code.region {
@@ -184,25 +191,28 @@ pub fn order_card(
             "the loaded pathway does not cover its region",
         );
     };
-    let Some((cpt, step)) = match_step(pathway, slot, answer, &order.cpt) else {
+    let Some((cpt, step)) = match_step(pathway, mapping, slot, answer, &order.codes) else {
         return not_checked(
             pathway,
             order,
             call,
             &format!(
-                "no option of pathway `{}` is ordered with CPT {} for the {} spine",
+                "no option of pathway `{}` is ordered with code {} for the {} spine",
                 pathway.id,
-                order.cpt.join(", "),
+                order_codes(order),
                 code.region.as_str()
             ),
         );
     };
-    fit_card(pathway, answer, mapped, order, code, cpt, step, call)
+    fit_card(
+        pathway, mapping, answer, mapped, order, code, cpt, step, call,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn fit_card(
     pathway: &Pathway,
+    mapping: &FhirMapping,
     answer: &TriageResponse,
     mapped: &Mapped,
     order: &FacetOrder,
@@ -256,7 +266,7 @@ fn fit_card(
         .collect();
 
     let mut detail = format!(
-        "**Order:** {} (CPT {cpt}), read as a {} and matched to the pathway step *{step_title}*.\n\n",
+        "**Order:** {} (code {cpt}), read as a {} and matched to the pathway step *{step_title}*.\n\n",
         order
             .label
             .as_deref()
@@ -321,7 +331,7 @@ fn fit_card(
         detail.push('\n');
     }
     detail.push_str(&format!(
-        "\nThe order was matched by its CPT code: of the pathway's options ordered with CPT {cpt} \
+        "\nThe order was matched by its procedure code: of the pathway's options ordered with code {cpt} \
          for this region, the one the pathway ranks highest for this patient (else one it avoids). \
          Pathway `{}` {} (`{}`), profile `{}`.\n\n_{}_",
         pathway.id, pathway.version, pathway.digest, answer.profile, answer.disclaimer
@@ -385,6 +395,7 @@ fn fit_card(
         source: source(pathway),
         suggestions,
         selection_behavior: has_suggestions.then_some("at-most-one"),
+        override_reasons: cards::override_reasons(mapping),
         links,
         extension,
     }
@@ -434,6 +445,12 @@ fn replacement(
     })
 }
 
+/// The order's mapped codes, for card text.
+fn order_codes(order: &FacetOrder) -> String {
+    let codes: Vec<&str> = order.codes.iter().map(|(_, code)| code.as_str()).collect();
+    codes.join(", ")
+}
+
 /// An `info` card for an order this service cannot check, saying why.
 pub fn not_checked(pathway: &Pathway, order: &FacetOrder, call: &HookCall, why: &str) -> Card {
     let what = order
@@ -441,8 +458,8 @@ pub fn not_checked(pathway: &Pathway, order: &FacetOrder, call: &HookCall, why: 
         .map(|code| procedure_phrase(code.procedure, code.region))
         .unwrap_or_else(|| "facet procedure".to_owned());
     let mut detail = format!(
-        "facet-triage did not check this {what} order (CPT {}) against pathway `{}` {}: {why}.",
-        order.cpt.join(", "),
+        "facet-triage did not check this {what} order (code {}) against pathway `{}` {}: {why}.",
+        order_codes(order),
         pathway.id,
         pathway.version
     );
@@ -463,6 +480,7 @@ pub fn not_checked(pathway: &Pathway, order: &FacetOrder, call: &HookCall, why: 
         source: source(pathway),
         suggestions: Vec::new(),
         selection_behavior: None,
+        override_reasons: Vec::new(),
         links: Vec::new(),
         extension,
     }
@@ -475,12 +493,13 @@ mod tests {
     use crate::pathway::PathwaySet;
     use crate::request;
 
-    /// For every CPT code of every option, the step is the best-ranked offered option carrying the
+    /// For every code of every option, the step is the best-ranked offered option carrying the
     /// code, else an avoided one carrying it, else a carrier that is neither: whatever the answer.
     #[test]
     fn the_step_is_the_best_ranked_carrier_of_the_code() {
         let pathways = PathwaySet::embedded().unwrap();
         let pathway = pathways.default_pathway();
+        let mapping = pathways.fhir_mapping(&pathway.id);
         let bodies = [
             r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":90,"relief_duration":{"value":8,"unit":"h"},"radicular_symptoms":false}"#,
             r#"{"region":"lumbar","procedure":"medial_branch_block","percent_relief":60,"relief_duration":{"value":8,"unit":"h"},"radicular_symptoms":false}"#,
@@ -499,8 +518,9 @@ mod tests {
                             o.id == id && o.codes[slot].iter().any(|c| c.code == code.code)
                         })
                     };
-                    let cpt = [code.code.clone()];
-                    let (matched, step) = match_step(pathway, slot, &answer, &cpt).unwrap();
+                    let cpt = [(code.system.clone(), code.code.clone())];
+                    let (matched, step) =
+                        match_step(pathway, &mapping, slot, &answer, &cpt).unwrap();
                     assert_eq!(matched, code.code);
                     let best = answer.options.iter().find(|o| carries(o.id));
                     match step {
@@ -525,10 +545,10 @@ mod tests {
             seen[0] && seen[1] && seen[2],
             "every kind of step: {seen:?}"
         );
-        let none = ["99999".to_owned()];
+        let none = [("urn:x:none".to_owned(), "none".to_owned())];
         let request = request::parse(bodies[0].as_bytes()).unwrap();
         let resolved = pathway.resolve(&request).unwrap();
         let answer = engine::evaluate(pathway, &request, resolved, false);
-        assert!(match_step(pathway, resolved.region_slot, &answer, &none).is_none());
+        assert!(match_step(pathway, &mapping, resolved.region_slot, &answer, &none).is_none());
     }
 }

@@ -8,8 +8,9 @@
 //! clients may call from (CORS). Logs name a token's `iss` and `jti` only, never the token.
 
 use super::AppState;
-use crate::auth::jwt::{JwtError, JwtVerifier, Limits};
+use crate::auth::jwt::{JwtError, JwtVerifier, Limits, TrustFile};
 use crate::cds::feedback::{self, FeedbackLog};
+use crate::cds::fetch::Fetcher;
 use crate::cds::outcome::{CdsError, FHIR_JSON};
 use crate::cds::{self, service};
 use crate::pathway::PathwaySet;
@@ -78,6 +79,27 @@ pub struct CdsArgs {
         value_parser = clap::value_parser!(u16).range(1..=1024)
     )]
     pub verify_concurrency: Option<u16>,
+    /// FHIR server bases callers may ask the services to query when prefetch is missing, for
+    /// unauthenticated calls (with --cds-trust, each issuer's `fhirServers` in the trust file
+    /// apply instead); repeat the flag or separate with commas.
+    #[arg(
+        long = "cds-fhir-server",
+        value_name = "URL",
+        env = "FACET_TRIAGE_CDS_FHIR_SERVERS",
+        value_delimiter = ','
+    )]
+    pub fhir_servers: Vec<String>,
+    /// Let the FHIR-server fallback use plain-HTTP bases (testing against a local server only).
+    #[arg(long = "cds-fhir-allow-http", env = "FACET_TRIAGE_CDS_FHIR_ALLOW_HTTP")]
+    pub fhir_allow_http: bool,
+    /// Refuse to serve CDS Hooks without --cds-trust unless --cds-insecure is given (the container
+    /// image sets this).
+    #[arg(long = "cds-require-trust", env = "FACET_TRIAGE_CDS_REQUIRE_TRUST")]
+    pub require_trust: bool,
+    /// Serve CDS Hooks without authentication even where --cds-require-trust is set: any client can
+    /// call them.
+    #[arg(long = "cds-insecure", env = "FACET_TRIAGE_CDS_INSECURE")]
+    pub insecure: bool,
 }
 
 /// Default number of token verifications at once: half the CPU cores, at least one.
@@ -90,7 +112,15 @@ fn default_verify_concurrency() -> usize {
 #[derive(Clone, Default)]
 pub struct CdsConfig {
     auth: Option<Arc<CdsAuth>>,
+    /// No trusted issuers where they are required: every CDS route answers `503`.
+    disabled: bool,
+    /// FHIR bases allowed per issuer (authenticated calls) and for unauthenticated calls.
+    fhir_bases: Arc<FhirBases>,
+    /// Plain-HTTP FHIR bases allowed (testing).
+    fhir_allow_http: bool,
     profile: Option<String>,
+    /// Without a trailing `/`; links on cards (the console) are built from it.
+    public_url: Option<String>,
     cors_origins: Vec<HeaderValue>,
 }
 
@@ -99,7 +129,10 @@ impl std::fmt::Debug for CdsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CdsConfig")
             .field("authenticated", &self.auth.is_some())
+            .field("disabled", &self.disabled)
+            .field("fhir_bases", &self.fhir_bases)
             .field("profile", &self.profile)
+            .field("public_url", &self.public_url)
             .field("cors_origins", &self.cors_origins)
             .finish()
     }
@@ -130,6 +163,11 @@ impl CdsConfig {
                 if let (Some(auth), Some(n)) = (auth, args.verify_concurrency) {
                     auth.verifying = Arc::new(Semaphore::new(usize::from(n)));
                 }
+                let trust: TrustFile = serde_json::from_str(&text)
+                    .map_err(|error| format!("CDS trust file {}: {error}", path.display()))?;
+                for issuer in trust.issuers {
+                    config = config.with_issuer_fhir_servers(&issuer.iss, &issuer.fhir_servers)?;
+                }
             }
             (Some(_), None) => {
                 return Err(
@@ -138,18 +176,38 @@ impl CdsConfig {
                         .into(),
                 );
             }
-            (None, _) => {}
+            (None, Some(url)) => config = config.with_public_url(url)?,
+            (None, None) => {}
         }
         if let Some(profile) = &args.profile {
             config = config.with_profile(profile);
         }
+        if args.trust.is_none() {
+            let servers: Vec<&str> = args.fhir_servers.iter().map(String::as_str).collect();
+            config = config.with_open_fhir_servers(&servers)?;
+        }
+        config.fhir_allow_http = args.fhir_allow_http;
+        config.disabled = args.require_trust && args.trust.is_none() && !args.insecure;
         let origins: Vec<&str> = args.cds_cors_origins.iter().map(String::as_str).collect();
         config.with_cors_origins(&origins)
     }
 
     /// Requires a token from `verifier` on every call; `public_url` is the base URL clients call
     /// (`https://host[:port][/path]`, no query or fragment).
-    pub fn with_auth(mut self, verifier: JwtVerifier, public_url: &str) -> Result<Self, String> {
+    pub fn with_auth(self, verifier: JwtVerifier, public_url: &str) -> Result<Self, String> {
+        let mut config = self.with_public_url(public_url)?;
+        let url = config.public_url.clone().unwrap_or_default();
+        config.auth = Some(Arc::new(CdsAuth {
+            verifier,
+            verifying: Arc::new(Semaphore::new(default_verify_concurrency())),
+            public_url: url,
+        }));
+        Ok(config)
+    }
+
+    /// The base URL clients call (`https://host[:port][/path]`, no query or fragment): card links
+    /// to the console are built from it.
+    pub fn with_public_url(mut self, public_url: &str) -> Result<Self, String> {
         let url = public_url.trim_end_matches('/');
         let valid = (url.starts_with("https://") || url.starts_with("http://"))
             && url.split("://").nth(1).is_some_and(|rest| !rest.is_empty())
@@ -161,12 +219,41 @@ impl CdsConfig {
                     .into(),
             );
         }
-        self.auth = Some(Arc::new(CdsAuth {
-            verifier,
-            verifying: Arc::new(Semaphore::new(default_verify_concurrency())),
-            public_url: url.to_owned(),
-        }));
+        self.public_url = Some(url.to_owned());
         Ok(self)
+    }
+
+    /// FHIR bases the fallback may query for calls authenticated as `iss`.
+    pub fn with_issuer_fhir_servers(mut self, iss: &str, bases: &[String]) -> Result<Self, String> {
+        let checked = bases
+            .iter()
+            .map(|base| fhir_base(base))
+            .collect::<Result<Vec<_>, _>>()?;
+        Arc::make_mut(&mut self.fhir_bases)
+            .by_issuer
+            .push((iss.to_owned(), checked));
+        Ok(self)
+    }
+
+    /// FHIR bases the fallback may query for unauthenticated calls.
+    pub fn with_open_fhir_servers(mut self, bases: &[&str]) -> Result<Self, String> {
+        for base in bases.iter().filter(|b| !b.trim().is_empty()) {
+            let base = fhir_base(base)?;
+            Arc::make_mut(&mut self.fhir_bases).open.push(base);
+        }
+        Ok(self)
+    }
+
+    /// Lets the fallback query plain-HTTP bases (testing against a local server).
+    pub fn with_fhir_allow_http(mut self, allow: bool) -> Self {
+        self.fhir_allow_http = allow;
+        self
+    }
+
+    /// Answers every CDS route with `503`: CDS Hooks need trusted issuers here.
+    pub fn disabled(mut self) -> Self {
+        self.disabled = true;
+        self
     }
 
     /// Answers with this criteria profile instead of the pathway's default.
@@ -211,6 +298,10 @@ impl CdsConfig {
     /// Says at startup how CDS Hooks calls are secured; warns when they are not.
     pub fn log_startup(&self) {
         let message = match &self.auth {
+            _ if self.disabled => "CDS Hooks are disabled: no --cds-trust file is configured and \
+                this deployment requires one (--cds-require-trust); pass --cds-insecure to serve \
+                them unauthenticated"
+                .to_owned(),
             Some(auth) => format!(
                 "CDS Hooks calls require a signed JWT with aud {}/cds-services...",
                 auth.public_url
@@ -237,16 +328,33 @@ impl CdsConfig {
 
 /// The `/cds-services` routes, secured and with CORS as `config` says.
 pub fn routes(config: CdsConfig) -> Router<AppState> {
+    if config.disabled {
+        return Router::new()
+            .route("/cds-services", any(disabled))
+            .route("/cds-services/{*rest}", any(disabled));
+    }
     let log = Arc::new(FeedbackLog::new(FEEDBACK_MEMORY));
-    let profile: Option<Arc<str>> = config.profile.as_deref().map(Arc::from);
+    let fetcher = match Fetcher::new(config.fhir_allow_http) {
+        Ok(fetcher) => Some(fetcher),
+        Err(error) => {
+            tracing::error!("the FHIR-server fallback is off: {error}");
+            None
+        }
+    };
+    let settings = Arc::new(ServiceSettings {
+        profile: config.profile.clone(),
+        public_url: config.public_url.clone(),
+        fhir_bases: Arc::clone(&config.fhir_bases),
+        fetcher,
+    });
     let mut router = Router::new()
         .route("/cds-services", get(discovery).fallback(method_not_allowed))
         .route(
             "/cds-services/{id}",
             post(
                 move |State(state): State<AppState>, Path(id): Path<String>, request: Request| {
-                    let profile = profile.clone();
-                    async move { call_service(&state, profile.as_deref(), &id, request).await }
+                    let settings = Arc::clone(&settings);
+                    async move { call_service(&state, &settings, &id, request).await }
                 },
             )
             .fallback(method_not_allowed),
@@ -279,7 +387,11 @@ pub fn routes(config: CdsConfig) -> Router<AppState> {
 /// `OperationOutcome` and `WWW-Authenticate: Bearer` otherwise.
 /// The signature is checked on a blocking thread, at most `verifying` at once (`503` beyond), so
 /// forged tokens cost the request workers nothing.
-async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next: Next) -> Response {
+async fn require_token(
+    State(auth): State<Arc<CdsAuth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let audience = format!("{}{}", auth.public_url, request.uri().path());
     let authorization = request
         .headers()
@@ -320,6 +432,7 @@ async fn require_token(State(auth): State<Arc<CdsAuth>>, request: Request, next:
                 jti = %token.jti.escape_debug(),
                 "CDS Hooks call authenticated"
             );
+            request.extensions_mut().insert(CallerIssuer(token.iss));
             next.run(request).await
         }
         Err(error) => {
@@ -389,21 +502,118 @@ async fn discovery(State(state): State<AppState>) -> Response {
     response
 }
 
+/// What every service call shares: the configured profile, public URL and FHIR fallback.
+struct ServiceSettings {
+    profile: Option<String>,
+    public_url: Option<String>,
+    fhir_bases: Arc<FhirBases>,
+    fetcher: Option<Fetcher>,
+}
+
+/// The FHIR bases the fallback may query: per trusted issuer, and for unauthenticated calls.
+#[derive(Debug, Clone, Default)]
+struct FhirBases {
+    by_issuer: Vec<(String, Vec<String>)>,
+    open: Vec<String>,
+}
+
+impl FhirBases {
+    /// The bases allowed for a call authenticated as `issuer` (`None`: unauthenticated).
+    fn allowed(&self, issuer: Option<&str>) -> &[String] {
+        match issuer {
+            Some(iss) => self
+                .by_issuer
+                .iter()
+                .find(|(known, _)| known == iss)
+                .map_or(&[], |(_, bases)| bases.as_slice()),
+            None => &self.open,
+        }
+    }
+}
+
+/// The issuer of the verified token of a call, for the FHIR bases it may use.
+#[derive(Debug, Clone)]
+struct CallerIssuer(String);
+
+/// A FHIR base URL: absolute http(s), no query or fragment; without a trailing `/`.
+fn fhir_base(base: &str) -> Result<String, String> {
+    let base = base.trim().trim_end_matches('/');
+    let valid = (base.starts_with("https://") || base.starts_with("http://"))
+        && base
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty())
+        && !base.contains(['?', '#', ' ']);
+    if valid {
+        Ok(base.to_owned())
+    } else {
+        Err(format!(
+            "a FHIR server base is an absolute http(s) URL without query or fragment, such as \
+            https://ehr.example.org/fhir (got {} characters that are not one)",
+            base.chars().count()
+        ))
+    }
+}
+
+async fn disabled() -> Response {
+    let mut response = outcome(CdsError::new(
+        503,
+        "security",
+        "CDS Hooks are disabled on this deployment: it requires trusted issuers (--cds-trust) \
+         and none are configured",
+        None,
+    ));
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("3600"));
+    response
+}
+
 async fn call_service(
     state: &AppState,
-    profile: Option<&str>,
+    settings: &ServiceSettings,
     id: &str,
     request: Request,
 ) -> Response {
     let Some(service) = service(id) else {
         return outcome(CdsError::unknown_service());
     };
+    let issuer = request
+        .extensions()
+        .get::<CallerIssuer>()
+        .map(|caller| caller.0.clone());
     let body = match json_body(request).await {
         Ok(body) => body,
         Err(error) => return outcome(error),
     };
     let pathways = state.current_pathways();
-    match cds::call(&pathways, profile, service.id, &body) {
+    let mut body = body.to_vec();
+    if let Some(fetcher) = &settings.fetcher {
+        let mapping = pathways.fhir_mapping(&pathways.default_pathway().id);
+        let allowed = settings.fhir_bases.allowed(issuer.as_deref());
+        match fetcher.complete(&body, allowed, &mapping).await {
+            Ok(Some(completed)) => {
+                metrics::counter!("cds_prefetch_fetched_total", "service" => service.id)
+                    .increment(1);
+                body = completed;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => "prefetch_unfetched")
+                    .increment(1);
+                return outcome(error);
+            }
+        }
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    let options = cds::CallOptions {
+        profile: settings.profile.as_deref(),
+        public_url: settings.public_url.as_deref(),
+        now,
+    };
+    match cds::call(&pathways, &options, service.id, &body) {
         Ok(answer) => {
             metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => answer.result.as_str())
                 .increment(1);
@@ -458,14 +668,14 @@ async fn receive_feedback(log: &FeedbackLog, id: &str, request: Request) -> Resp
     )
 }
 
-/// The body of a JSON request: `415` for another media type, `413` over the limit, `400` when it cannot
+/// The body of a JSON request (`application/json` or `application/fhir+json`): `415` for another media type, `413` over the limit, `400` when it cannot
 /// be read to its end (a broken chunked encoding, say).
 async fn json_body(request: Request) -> Result<axum::body::Bytes, CdsError> {
-    if !super::is_json(request.headers()) {
+    if !super::is_json_or_fhir_json(request.headers()) {
         return Err(CdsError::new(
             415,
             "not-supported",
-            "send the request as application/json",
+            "send the request as application/json or application/fhir+json",
             None,
         ));
     }

@@ -24,6 +24,7 @@ pub use cds::{CdsArgs, CdsConfig};
 pub mod health;
 pub mod metrics;
 pub mod openapi;
+mod openapi_cds;
 pub mod pathways;
 mod server;
 pub mod triage;
@@ -305,6 +306,14 @@ pub(crate) fn media_type(headers: &HeaderMap) -> Option<&[u8]> {
 /// Whether a message declares `application/json`, with or without parameters.
 pub(crate) fn is_json(headers: &HeaderMap) -> bool {
     media_type(headers).is_some_and(|mime| mime.eq_ignore_ascii_case(b"application/json"))
+}
+
+/// `application/json` or `application/fhir+json` (CDS Hooks clients send either).
+pub(crate) fn is_json_or_fhir_json(headers: &HeaderMap) -> bool {
+    media_type(headers).is_some_and(|mime| {
+        mime.eq_ignore_ascii_case(b"application/json")
+            || mime.eq_ignore_ascii_case(b"application/fhir+json")
+    })
 }
 
 /// Why a request body could not be read.

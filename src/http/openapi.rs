@@ -236,6 +236,7 @@ pub fn render(document: &utoipa::openapi::OpenApi, pathways: &PathwaySet) -> Ope
     let mut value = serde_json::to_value(document).unwrap_or(Value::Null);
     add_request_rules(&mut value, pathways);
     add_examples(&mut value, pathways);
+    super::openapi_cds::add_cds_paths(&mut value, pathways);
     OpenApiJson(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
 }
 

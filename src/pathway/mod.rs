@@ -8,6 +8,7 @@
 mod compile;
 pub mod condition;
 mod error;
+pub mod fhir_mapping;
 pub mod file;
 pub mod program;
 mod render;

@@ -1,6 +1,10 @@
-//! The loaded pathways: the embedded default, or every `*.toml` file of a directory.
+//! The loaded pathways: the embedded default, or every `*.toml` file of a directory, with the FHIR
+//! mapping files (`*.fhir.toml`) beside them.
 
-use super::error::{LoadError, LoadErrors};
+use super::error::{LoadError, LoadErrors, Positions};
+use super::fhir_mapping::{
+    self, DEFAULT_MAPPING, DEFAULT_MAPPING_FILE_NAME, FhirMapping, MAPPING_SUFFIX,
+};
 use super::{Pathway, compile};
 use std::io::Read;
 use std::path::Path;
@@ -18,19 +22,25 @@ pub const DEFAULT_PATHWAY: &str = include_str!("../../pathways/facet-pain.toml")
 pub struct PathwaySet {
     pathways: Vec<Arc<Pathway>>,
     default: usize,
+    /// The FHIR mappings, each for the pathway its `pathway` names.
+    mappings: Vec<Arc<FhirMapping>>,
 }
 
 impl PathwaySet {
-    /// The embedded default pathway alone.
+    /// The embedded default pathway and its FHIR mapping.
     pub fn embedded() -> Result<PathwaySet, LoadErrors> {
-        PathwaySet::from_sources(vec![(
-            DEFAULT_FILE_NAME.to_owned(),
-            DEFAULT_PATHWAY.to_owned(),
-        )])
+        PathwaySet::from_sources(vec![
+            (DEFAULT_FILE_NAME.to_owned(), DEFAULT_PATHWAY.to_owned()),
+            (
+                DEFAULT_MAPPING_FILE_NAME.to_owned(),
+                DEFAULT_MAPPING.to_owned(),
+            ),
+        ])
     }
 
-    /// Every `*.toml` file of `dir`, in file-name order, each of at most
-    /// [`DEFAULT_MAX_FILE_BYTES`]. Errors of all files are reported together.
+    /// Every `*.toml` file of `dir`, in file-name order, each of at most [`DEFAULT_MAX_FILE_BYTES`]:
+    /// `*.fhir.toml` files are FHIR mappings, the others pathways. Errors of all files are reported
+    /// together.
     pub fn load_dir(dir: &Path) -> Result<PathwaySet, LoadErrors> {
         PathwaySet::load_dir_bounded(dir, DEFAULT_MAX_FILE_BYTES)
     }
@@ -75,7 +85,10 @@ impl PathwaySet {
             }
             sources.push((file_name(&path), text));
         }
-        if sources.is_empty() {
+        if sources
+            .iter()
+            .all(|(name, _)| name.ends_with(MAPPING_SUFFIX))
+        {
             return Err(io_error(
                 dir,
                 std::io::Error::other("no pathway files (*.toml) in this directory"),
@@ -84,10 +97,14 @@ impl PathwaySet {
         PathwaySet::from_sources(sources)
     }
 
-    /// Compiles named file texts; fails with the errors of every file.
+    /// Compiles named file texts (a name ending in `.fhir.toml` is a FHIR mapping); fails with the
+    /// errors of every file.
     pub fn from_sources(sources: Vec<(String, String)>) -> Result<PathwaySet, LoadErrors> {
         let mut pathways: Vec<Arc<Pathway>> = Vec::new();
         let mut errors = Vec::new();
+        let (mapping_sources, sources): (Vec<_>, Vec<_>) = sources
+            .into_iter()
+            .partition(|(name, _)| name.ends_with(MAPPING_SUFFIX));
         for (name, text) in &sources {
             match compile(name, text) {
                 Ok(pathway) => {
@@ -107,6 +124,30 @@ impl PathwaySet {
                 Err(LoadErrors(file_errors)) => errors.extend(file_errors),
             }
         }
+        let mut mappings: Vec<Arc<FhirMapping>> = Vec::new();
+        for (name, text) in &mapping_sources {
+            match fhir_mapping::parse(name, text) {
+                Ok(mapping) => {
+                    let positions = Positions::new(name, text);
+                    if !pathways.iter().any(|p| p.id == mapping.pathway) {
+                        errors.push(positions.error(
+                            mapping.pathway_offset,
+                            format!("no loaded pathway has the id `{}`", mapping.pathway),
+                        ));
+                    } else if mappings.iter().any(|m| m.pathway == mapping.pathway) {
+                        errors.push(positions.error(
+                            mapping.pathway_offset,
+                            format!(
+                                "pathway `{}` already has a FHIR mapping file",
+                                mapping.pathway
+                            ),
+                        ));
+                    }
+                    mappings.push(Arc::new(mapping));
+                }
+                Err(LoadErrors(file_errors)) => errors.extend(file_errors),
+            }
+        }
         if !errors.is_empty() {
             return Err(LoadErrors(errors));
         }
@@ -115,7 +156,11 @@ impl PathwaySet {
             .iter()
             .position(|p| Some(p.id.as_str()) == default_id)
             .unwrap_or(0);
-        Ok(PathwaySet { pathways, default })
+        Ok(PathwaySet {
+            pathways,
+            default,
+            mappings,
+        })
     }
 
     /// The pathway with this id, or the default one for `None`.
@@ -133,7 +178,22 @@ impl PathwaySet {
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Pathway>> {
         self.pathways.iter()
     }
+
+    /// The FHIR mapping of a pathway: its own mapping file, else the embedded default mapping
+    /// (the mapping reads FHIR into request fields, which every pathway shares).
+    pub fn fhir_mapping(&self, pathway_id: &str) -> Arc<FhirMapping> {
+        self.mappings
+            .iter()
+            .find(|m| m.pathway == pathway_id)
+            .cloned()
+            .unwrap_or_else(|| Arc::clone(&EMBEDDED_MAPPING))
+    }
 }
+
+/// The embedded default mapping, checked by the build's own tests.
+static EMBEDDED_MAPPING: std::sync::LazyLock<Arc<FhirMapping>> = std::sync::LazyLock::new(|| {
+    Arc::new(FhirMapping::embedded().expect("the embedded FHIR mapping is valid"))
+});
 
 /// The id of the embedded pathway, read from its `[pathway]` table once per process.
 fn embedded_id() -> Option<&'static str> {

@@ -204,3 +204,43 @@ async fn the_documented_duration_limits_are_the_parser_limits() {
         assert_eq!(answer.fields(), ["/relief_duration/value"]);
     }
 }
+
+#[tokio::test]
+async fn the_cds_hooks_routes_are_described_with_operation_outcomes() {
+    let document = document().await;
+    for (path, method) in [
+        ("/cds-services", "get"),
+        ("/cds-services/{id}", "post"),
+        ("/cds-services/{id}/feedback", "post"),
+    ] {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} missing");
+        for (status, response) in operation["responses"].as_object().unwrap() {
+            if !status.starts_with('2') {
+                assert_eq!(
+                    response["content"]["application/fhir+json"]["schema"]["$ref"],
+                    "#/components/schemas/OperationOutcome",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+    let call = &document["paths"]["/cds-services/{id}"]["post"];
+    assert!(call["responses"]["412"].is_object());
+    assert!(call["requestBody"]["content"]["application/fhir+json"].is_object());
+    let example = &document["paths"]["/cds-services"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["example"];
+    assert_eq!(*example, get(&app(), "/cds-services").await.json());
+    for schema in [
+        "CdsRequest",
+        "CdsResponse",
+        "CdsCard",
+        "CdsFeedback",
+        "OperationOutcome",
+    ] {
+        assert!(
+            document["components"]["schemas"][schema].is_object(),
+            "{schema}"
+        );
+    }
+}
