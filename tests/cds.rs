@@ -489,6 +489,23 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
             problems.push(format!("{id}: advice is not listed in the detail"));
         }
     }
+    if !detail.contains("| Evidence for | Evidence against |") {
+        problems.push("the options table does not show evidence for and against apart".into());
+    }
+    for id in &ranked {
+        let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
+        let against = option.evidence[slot]
+            .iter()
+            .filter(|e| e.direction == facet_triage::vocab::Direction::Against);
+        for entry in against {
+            if !detail.contains(&entry.display) {
+                problems.push(format!(
+                    "{id}: the evidence against ({}) is not shown in the detail",
+                    entry.display
+                ));
+            }
+        }
+    }
     if card["overrideReasons"].as_array().is_none_or(Vec::is_empty) {
         problems.push("options card has no overrideReasons".into());
     }

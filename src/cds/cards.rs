@@ -16,7 +16,7 @@ use super::mapping::{Mapped, Unassessable, duration_for};
 use crate::engine::{RankedOption, TriageResponse};
 use crate::pathway::Pathway;
 use crate::pathway::fhir_mapping::FhirMapping;
-use crate::vocab::{CriterionStatus, Procedure, Region, Severity, write_number};
+use crate::vocab::{CriterionStatus, Direction, Procedure, Region, Severity, write_number};
 use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -440,19 +440,35 @@ fn options_detail(
 ) -> String {
     let mut out = format!("**{}**\n\n", answer.assessment.summary);
     out.push_str(&record_summary(mapped));
-    out.push_str("\n\n| # | Option | Kind | Evidence | Why |\n|---|---|---|---|---|\n");
+    out.push_str(
+        "\n\n| # | Option | Kind | Evidence for | Evidence against | Why |\n|---|---|---|---|---|---|\n",
+    );
     for option in &answer.options {
-        let evidence: Vec<&str> = option.evidence.iter().map(|e| e.display.as_str()).collect();
+        // Recommendations against an option are shown beside those for it, whatever the profile.
+        let displays = |direction: Direction| -> String {
+            let entries: Vec<&str> = option
+                .evidence
+                .iter()
+                .filter(|e| e.direction == direction)
+                .map(|e| e.display.as_str())
+                .collect();
+            if entries.is_empty() {
+                "none".to_owned()
+            } else {
+                entries.join("; ")
+            }
+        };
         let kind = if option.codes.is_empty() {
             "advice, not an order"
         } else {
             "order (suggestion)"
         };
         out.push_str(&format!(
-            "| {} | {} | {kind} | {} | {} |\n",
+            "| {} | {} | {kind} | {} | {} | {} |\n",
             option.rank,
             cell(option.title),
-            cell(&evidence.join("; ")),
+            cell(&displays(Direction::For)),
+            cell(&displays(Direction::Against)),
             cell(&option.rationale)
         ));
     }
