@@ -78,6 +78,9 @@ pub struct Suggestion {
     pub is_recommended: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
+    /// The pathway option this suggestion proposes; not sent, kept so feedback can name it.
+    #[serde(skip)]
+    pub option: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -166,6 +169,7 @@ fn options_card(
             actions: order_action(option, "proposal", mapped, call)
                 .into_iter()
                 .collect(),
+            option: option.id.to_string(),
         })
         .collect();
 
