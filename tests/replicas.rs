@@ -203,20 +203,59 @@ fn contract_request() -> Value {
     example["request"].clone()
 }
 
-/// The pathway directory both servers watch: a copy of the project's.
-fn pathway_copy(scratch: &Scratch) -> PathBuf {
+/// How the pathway directory both servers watch is laid out, and how it changes.
+#[derive(Clone, Copy)]
+enum Layout {
+    /// Plain files, edited in place.
+    Files,
+    /// As the kubelet mounts a ConfigMap: `NAME -> ..data/NAME`, `..data -> ..VERSION/`, and an
+    /// update swaps `..data` atomically to a new version directory.
+    ConfigMap,
+}
+
+const PATHWAY_FILE: &str = "facet-pain.toml";
+
+/// The shared pathway directory: a copy of the project's pathway file.
+fn pathway_dir(scratch: &Scratch, layout: Layout) -> PathBuf {
     let dir = scratch.0.join("pathways");
     std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir(format!("{ROOT}/pathways")).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    let text = std::fs::read_to_string(format!("{ROOT}/pathways/{PATHWAY_FILE}")).unwrap();
+    match layout {
+        Layout::Files => std::fs::write(dir.join(PATHWAY_FILE), text).unwrap(),
+        Layout::ConfigMap => {
+            std::fs::create_dir(dir.join("..v1")).unwrap();
+            std::fs::write(dir.join("..v1").join(PATHWAY_FILE), text).unwrap();
+            std::os::unix::fs::symlink("..v1", dir.join("..data")).unwrap();
+            std::os::unix::fs::symlink(format!("..data/{PATHWAY_FILE}"), dir.join(PATHWAY_FILE))
+                .unwrap();
+        }
     }
     dir
 }
 
+/// Replaces the pathway file's text as `layout` does.
+fn change_pathway(dir: &Path, layout: Layout, text: &str) {
+    match layout {
+        Layout::Files => std::fs::write(dir.join(PATHWAY_FILE), text).unwrap(),
+        Layout::ConfigMap => {
+            std::fs::create_dir(dir.join("..v2")).unwrap();
+            std::fs::write(dir.join("..v2").join(PATHWAY_FILE), text).unwrap();
+            std::os::unix::fs::symlink("..v2", dir.join("..data_tmp")).unwrap();
+            std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+            std::fs::remove_dir_all(dir.join("..v1")).unwrap();
+        }
+    }
+}
+
 /// What the replicas share, proven on two servers; returns the triage request and the number of
 /// accepted feedback items on the recommended option so far.
-async fn replicas_share(client: &Client, a: &Server, b: &Server, pathways: &Path) -> Value {
+async fn replicas_share(
+    client: &Client,
+    a: &Server,
+    b: &Server,
+    pathways: &Path,
+    layout: Layout,
+) -> Value {
     for server in [a, b] {
         client
             .wait_until("a replica is ready", || client.ready(server))
@@ -274,18 +313,14 @@ async fn replicas_share(client: &Client, a: &Server, b: &Server, pathways: &Path
     assert_eq!(option["accepted"], 1);
 
     // A pathway file changed in the shared directory is served by both.
-    let file = pathways.join("facet-pain.toml");
-    let text = std::fs::read_to_string(&file).unwrap();
+    let text = std::fs::read_to_string(pathways.join(PATHWAY_FILE)).unwrap();
     let version = "version = \"1.0.0\"";
     assert!(
         text.contains(version),
         "the fixture's pathway version moved"
     );
-    std::fs::write(
-        &file,
-        text.replacen(version, "version = \"1.0.1-replica\"", 1),
-    )
-    .unwrap();
+    let changed = text.replacen(version, "version = \"1.0.1-replica\"", 1);
+    change_pathway(pathways, layout, &changed);
     for server in [a, b] {
         client
             .wait_until("both replicas serve the changed pathway", async || {
@@ -300,7 +335,7 @@ async fn replicas_share(client: &Client, a: &Server, b: &Server, pathways: &Path
 #[tokio::test]
 async fn replicas_share_a_sqlite_file() {
     let scratch = Scratch::new("sqlite");
-    let pathways = pathway_copy(&scratch);
+    let pathways = pathway_dir(&scratch, Layout::Files);
     let trust = PathBuf::from(format!("{ROOT}/tests/fixtures/jwt/trusted-issuers.json"));
     let database = format!("sqlite://{}", scratch.0.join("shared.db").display());
     let a = Server::start(&database, &pathways, &trust);
@@ -308,7 +343,7 @@ async fn replicas_share_a_sqlite_file() {
     let client = Client {
         http: reqwest::Client::new(),
     };
-    replicas_share(&client, &a, &b, &pathways).await;
+    replicas_share(&client, &a, &b, &pathways, Layout::Files).await;
 }
 
 /// A throwaway PostgreSQL cluster on a random port, stopped when dropped.
@@ -440,14 +475,15 @@ async fn replicas_share_postgresql_and_survive_its_outage() {
         return;
     };
     let scratch = Scratch::new("pg-replicas");
-    let pathways = pathway_copy(&scratch);
+    // Laid out as a mounted ConfigMap, as in deploy/kubernetes: its update is hot-reloaded too.
+    let pathways = pathway_dir(&scratch, Layout::ConfigMap);
     let trust = PathBuf::from(format!("{ROOT}/tests/fixtures/jwt/trusted-issuers.json"));
     let a = Server::start(&cluster.url(), &pathways, &trust);
     let b = Server::start(&cluster.url(), &pathways, &trust);
     let client = Client {
         http: reqwest::Client::new(),
     };
-    let triage_request = replicas_share(&client, &a, &b, &pathways).await;
+    let triage_request = replicas_share(&client, &a, &b, &pathways, Layout::ConfigMap).await;
 
     // The database stops: the routes that need it answer 503 with Retry-After, triage keeps going.
     cluster.stop();
