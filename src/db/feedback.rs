@@ -166,6 +166,7 @@ pub struct ServiceSummary {
 pub struct OptionSummary {
     /// The pathway option id; `null` for feedback on cards this database has no record of (answered
     /// before the database was in use, or longer ago than suggestions are kept).
+    #[schema(required = true)]
     pub option: Option<String>,
     /// How often a suggestion of this option was accepted.
     pub accepted: u64,
