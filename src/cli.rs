@@ -1,4 +1,5 @@
-//! The command line (contract section 2): `serve`, `evaluate`, `validate`, `graph`, `healthcheck`.
+//! The command line (contract section 2): `serve`, `evaluate`, `compare`, `validate`, `graph`,
+//! `healthcheck`.
 
 use crate::pathway::{GraphFormat, PathwaySet};
 use crate::store::PathwaySource;
@@ -24,6 +25,8 @@ pub enum Command {
     Serve(Box<crate::http::ServeArgs>),
     /// Evaluate one triage request (JSON) and print the response body.
     Evaluate(EvaluateArgs),
+    /// Evaluate one triage request (JSON, without `profile`) under every profile; print the comparison.
+    Compare(CompareArgs),
     /// Load and validate pathway files; print a summary or every error.
     Validate(ValidateArgs),
     /// Print the decision graph.
@@ -66,6 +69,15 @@ pub struct EvaluateArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The request file, or `-` for standard input.
+    #[arg(long, default_value = "-")]
+    pub input: String,
+    #[command(flatten)]
+    pub pathways: PathwaysArg,
+}
+
+#[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// Directory of pathway files; the embedded default when left out.
     pub dir: Option<PathBuf>,
@@ -95,6 +107,7 @@ pub fn run(cli: Cli) -> ExitCode {
         None => crate::http::serve_blocking(crate::http::ServeArgs::parse_from(["facet-triage"])),
         Some(Command::Serve(args)) => crate::http::serve_blocking(*args),
         Some(Command::Evaluate(args)) => evaluate(args),
+        Some(Command::Compare(args)) => compare(args),
         Some(Command::Validate(args)) => validate(args),
         Some(Command::Graph(args)) => graph(args),
         Some(Command::Healthcheck(args)) => crate::http::healthcheck(args),
@@ -102,7 +115,24 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn evaluate(args: EvaluateArgs) -> ExitCode {
-    let pathways = match args.pathways.load() {
+    let trace = args.trace;
+    answer(&args.pathways, &args.input, |pathways, body| {
+        crate::triage::triage(pathways, body, trace).map(|outcome| outcome.body)
+    })
+}
+
+fn compare(args: CompareArgs) -> ExitCode {
+    answer(&args.pathways, &args.input, crate::triage::compare)
+}
+
+/// Loads the pathways, reads one request body from `input` and prints what `respond` makes of it:
+/// the body on stdout (exit 0), or the problem document on stderr (exit 2).
+fn answer(
+    pathways: &PathwaysArg,
+    input: &str,
+    respond: impl FnOnce(&PathwaySet, &[u8]) -> Result<Vec<u8>, crate::problem::Problem>,
+) -> ExitCode {
+    let pathways = match pathways.load() {
         Ok(pathways) => pathways,
         Err(errors) => {
             eprintln!("{errors}");
@@ -110,20 +140,20 @@ fn evaluate(args: EvaluateArgs) -> ExitCode {
         }
     };
     let mut body = Vec::new();
-    let read = if args.input == "-" {
+    let read = if input == "-" {
         std::io::stdin().read_to_end(&mut body).map(|_| ())
     } else {
-        std::fs::read(&args.input).map(|bytes| body = bytes)
+        std::fs::read(input).map(|bytes| body = bytes)
     };
     if let Err(error) = read {
-        eprintln!("cannot read {}: {error}", args.input);
+        eprintln!("cannot read {input}: {error}");
         return ExitCode::from(1);
     }
-    match crate::triage::triage(&pathways, &body, args.trace) {
-        Ok(outcome) => {
+    match respond(&pathways, &body) {
+        Ok(answer) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout
-                .write_all(&outcome.body)
+                .write_all(&answer)
                 .and_then(|_| stdout.write_all(b"\n"));
             ExitCode::SUCCESS
         }

@@ -1,5 +1,6 @@
 //! The triage use case: a request body in, a response body out. Shared by `POST /v1/triage` and
-//! `facet-triage evaluate`, so both answer byte for byte the same.
+//! `facet-triage evaluate`, so both answer byte for byte the same; and the comparison across
+//! profiles, shared by `POST /v1/triage/compare` and `facet-triage compare`.
 
 use crate::engine::{self, Answered};
 use crate::pathway::PathwaySet;
@@ -38,13 +39,7 @@ pub fn triage_into<'a>(
         RequestError::Syntax(syntax) => Problem::malformed(syntax.to_string()),
         RequestError::Invalid(errors) => Problem::invalid(errors),
     })?;
-    let Some(pathway) = pathways.get(request.pathway.as_deref()) else {
-        let known: Vec<&str> = pathways.iter().map(|p| p.id.as_str()).collect();
-        return Err(Problem::invalid(vec![FieldError::new(
-            "/pathway",
-            format!("unknown pathway; loaded pathways: {}", known.join(", ")),
-        )]));
-    };
+    let pathway = pathway_of(pathways, &request)?;
     let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
     out.clear();
     let mut body = out;
@@ -60,4 +55,53 @@ pub fn triage_into<'a>(
         engine::answer(pathway, &request, resolved, &mut body)
     };
     Ok(Outcome { body, answered })
+}
+
+/// Parses and validates a compare request body (a triage request without `profile`), evaluates it
+/// under every profile of its pathway and serializes the comparison (contract section 4.5).
+pub fn compare(pathways: &PathwaySet, body: &[u8]) -> Result<Vec<u8>, Problem> {
+    let profile_given = || FieldError::new("/profile", PROFILE_NOT_ACCEPTED);
+    let request = request::parse(body).map_err(|error| match error {
+        RequestError::Syntax(syntax) => Problem::malformed(syntax.to_string()),
+        RequestError::Invalid(mut errors) => {
+            if names_profile(body) && !errors.iter().any(|e| e.field == "/profile") {
+                errors.push(profile_given());
+            }
+            Problem::invalid(errors)
+        }
+    })?;
+    if request.profile.is_some() {
+        return Err(Problem::invalid(vec![profile_given()]));
+    }
+    let pathway = pathway_of(pathways, &request)?;
+    let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
+    let comparison = engine::compare(pathway, &request, resolved.region_slot);
+    let mut out = Vec::with_capacity(BODY_CAPACITY / 4);
+    // Serializing plain data into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut out, &comparison);
+    Ok(out)
+}
+
+const PROFILE_NOT_ACCEPTED: &str =
+    "is not accepted by compare, which evaluates every profile of the pathway";
+
+/// Whether a JSON object body has a `profile` member (read only when the body is already invalid).
+fn names_profile(body: &[u8]) -> bool {
+    let mut found = false;
+    let _ = crate::json::parse_members(body, |key, _| found |= key == "profile");
+    found
+}
+
+/// The pathway a request names, or the default one.
+fn pathway_of<'a>(
+    pathways: &'a PathwaySet,
+    request: &request::TriageRequest,
+) -> Result<&'a std::sync::Arc<crate::pathway::Pathway>, Problem> {
+    pathways.get(request.pathway.as_deref()).ok_or_else(|| {
+        let known: Vec<&str> = pathways.iter().map(|p| p.id.as_str()).collect();
+        Problem::invalid(vec![FieldError::new(
+            "/pathway",
+            format!("unknown pathway; loaded pathways: {}", known.join(", ")),
+        )])
+    })
 }

@@ -160,6 +160,14 @@ api_enum! {
 }
 
 api_enum! {
+    /// Whether an evidence entry supports an option or recommends against it.
+    Direction {
+        For = "for" => "for",
+        Against = "against" => "against",
+    }
+}
+
+api_enum! {
     /// How a pathway entry's source was checked (the reference's [V]/[S]/[U] tags).
     Verification {
         Verified = "verified" => "verified",

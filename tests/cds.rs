@@ -460,9 +460,12 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
     );
     for (suggestion, id) in suggestions.iter().zip(&ids) {
         let option = pathway.options.iter().find(|o| &o.id == id).unwrap();
+        // One procedure per order: the option's first code that is not an add-on.
         let codes: Vec<Value> = option.codes[slot]
             .iter()
+            .find(|c| !c.add_on)
             .map(|c| json!({"system": c.system, "code": c.code, "display": c.display}))
+            .into_iter()
             .collect();
         let actions = suggestion["actions"]
             .as_array()
@@ -481,7 +484,7 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
                 || resource["code"]["coding"] != Value::Array(codes.clone())
                 || resource["subject"]["reference"] != patient
             {
-                problems.push(format!("{id}: the action is not a draft ServiceRequest with the option's codes: {action}"));
+                problems.push(format!("{id}: the action is not a draft ServiceRequest with the option's primary code: {action}"));
             }
         }
     }

@@ -508,9 +508,9 @@ fn evidence_per_region_and_evidence_borrowed_from_another_option() {
     assert_eq!(
         option(&lumbar, "option-constant")["evidence"],
         json!([
-            { "source": "src-one", "level": "II", "strength": "moderate",
+            { "source": "src-one", "direction": "for", "level": "II", "strength": "moderate",
               "display": "Level II, moderate (Source One)", "verification": "verified" },
-            { "source": "src-two", "level": "B", "strength": "weak",
+            { "source": "src-two", "direction": "for", "level": "B", "strength": "weak",
               "display": "Grade B for the lumbar region", "verification": "secondary" },
         ])
     );
@@ -537,15 +537,44 @@ fn codes_follow_the_region() {
     let lumbar = evaluate(json!({ "region": "lumbar", "percent_relief": 95 }));
     assert_eq!(
         option(&lumbar, "option-constant")["codes"],
-        json!([{ "system": "urn:test:codes", "code": "L-1", "display": "Lumbar code" }])
+        json!([
+            { "system": "urn:test:codes", "code": "L-1", "display": "Lumbar code" },
+            { "system": "urn:test:codes", "code": "L-2", "display": "Lumbar add-on code", "add_on": true },
+        ])
     );
     let cervical = evaluate(json!({ "region": "cervical", "percent_relief": 95 }));
     assert_eq!(
         option(&cervical, "option-constant")["codes"],
         json!([{ "system": "urn:test:codes", "code": "C-1" }])
     );
-    // No codes: the member is left out.
-    assert!(option(&lumbar, "option-borrowed").get("codes").is_none());
+    // No codes: an empty list.
+    assert_eq!(option(&lumbar, "option-borrowed")["codes"], json!([]));
+}
+
+#[test]
+fn against_evidence_follows_the_for_evidence_and_justifies_the_avoid() {
+    let offered = evaluate(json!({ "spinal_instability": true }));
+    let evidence = &option(&offered, "option-avoided")["evidence"];
+    assert_eq!(evidence[0]["direction"], "for", "{evidence}");
+    assert_eq!(evidence[0]["source"], "src-one", "{evidence}");
+    assert_eq!(evidence[1]["direction"], "against", "{evidence}");
+    assert_eq!(
+        evidence[1]["display"], "Against: D, strong (Source Two)",
+        "{evidence}"
+    );
+    let avoided = evaluate(json!({ "spinal_instability": false }));
+    let entry = avoided["avoid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "option-avoided")
+        .unwrap();
+    assert_eq!(entry["citations"], json!(["src-two"]));
+    assert_eq!(entry["evidence"], json!([evidence[1].clone()]));
+    // Every avoid entry carries `evidence`, empty when it cites no `against` entry.
+    for entry in avoided["avoid"].as_array().unwrap() {
+        assert!(entry["evidence"].is_array(), "{entry}");
+    }
 }
 
 #[test]

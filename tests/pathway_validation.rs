@@ -586,6 +586,39 @@ fn evidence_from_rules() {
 }
 
 #[test]
+fn evidence_direction_rules() {
+    // A lead entry must support the option: an option with only `against` evidence is refused.
+    let text = edit(
+        r#"evidence = [{ source = "s", level = "I","#,
+        r#"evidence = [{ source = "s", direction = "against", level = "I","#,
+    );
+    expect(
+        &text,
+        &[(
+            r#""opt""#,
+            "option `opt` has only `against` evidence for region `lumbar`; its lead entry must support it",
+        )],
+    );
+    let text = edit(
+        r#"evidence = [{ source = "s", level = "I","#,
+        r#"evidence = [{ source = "s", direction = "neutral", level = "I","#,
+    );
+    expect(
+        &text,
+        &[
+            (
+                r#""opt""#,
+                "option `opt` has no evidence for region `lumbar`, which it serves",
+            ),
+            (
+                r#""neutral""#,
+                "unknown direction `neutral`; expected one of for, against",
+            ),
+        ],
+    );
+}
+
+#[test]
 fn parameter_without_a_value_for_a_profile_and_region() {
     let text = edit(
         "[[parameters]]\nid = \"good\"",

@@ -297,3 +297,36 @@ fn a_copy_with_a_misspelt_option_id_is_refused_with_its_position() {
     assert_eq!(evaluate.code, 1);
     assert!(evaluate.stderr.contains(&expected), "{}", evaluate.stderr);
 }
+
+#[test]
+fn compare_prints_every_profile_of_the_pathway_it_loads() {
+    let dir = fixture("other");
+    let out = run(
+        &["compare", "--pathways", &dir],
+        &cervical_block(65.0, 6.0).to_string(),
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let comparison: Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!(comparison["pathway"]["id"], "neck-recheck");
+    let profiles: Vec<&str> = comparison["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["profile"].as_str().unwrap())
+        .collect();
+    assert_eq!(profiles, ["house", "registry"]);
+    for entry in comparison["profiles"].as_array().unwrap() {
+        let mut request = cervical_block(65.0, 6.0);
+        request["profile"] = entry["profile"].clone();
+        let single = evaluate(Some(&dir), &request);
+        assert_eq!(entry["options"], json!(ids(&single, "options")));
+        assert_eq!(entry["assessment"], single["assessment"]);
+    }
+
+    let mut with_profile = cervical_block(65.0, 6.0);
+    with_profile["profile"] = json!("house");
+    let refused = run(&["compare", "--pathways", &dir], &with_profile.to_string());
+    assert_eq!(refused.code, 2);
+    let problem: Value = serde_json::from_str(&refused.stderr).expect("stderr is a problem");
+    assert_eq!(problem["errors"][0]["field"], "/profile");
+}

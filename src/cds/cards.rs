@@ -304,25 +304,17 @@ pub(super) fn order_action(
     mapped: &Mapped,
     call: &HookCall,
 ) -> Option<Action> {
-    if option.codes.is_empty() {
-        return None;
+    // One procedure per order: the option's first primary code (add-on codes only extend it).
+    let code = option.codes.iter().find(|code| !code.add_on)?;
+    let mut coding = json!({"system": code.system, "code": code.code});
+    if let Some(display) = &code.display {
+        coding["display"] = json!(display);
     }
-    let coding: Vec<Value> = option
-        .codes
-        .iter()
-        .map(|code| {
-            let mut coding = json!({"system": code.system, "code": code.code});
-            if let Some(display) = &code.display {
-                coding["display"] = json!(display);
-            }
-            coding
-        })
-        .collect();
     let mut resource = json!({
         "resourceType": "ServiceRequest",
         "status": "draft",
         "intent": intent,
-        "code": {"coding": coding, "text": option.title},
+        "code": {"coding": [coding], "text": option.title},
         "subject": {"reference": format!("Patient/{}", call.patient_id)},
         "bodySite": [{"text": format!("{} spine", mapped.code.region.as_str())}],
         "note": [{"text": option.rationale}],
@@ -333,10 +325,9 @@ pub(super) fn order_action(
     if let Some(id) = &mapped.index.id {
         resource["reasonReference"] = json!([{"reference": format!("Procedure/{id}")}]);
     }
-    let codes: Vec<&str> = option.codes.iter().map(|c| c.code.as_str()).collect();
     Some(Action {
         kind: "create",
-        description: format!("Draft order: {} ({})", option.title, codes.join(", ")),
+        description: format!("Draft order: {} ({})", option.title, code.code),
         resource: Some(resource),
         resource_id: None,
     })

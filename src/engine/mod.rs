@@ -5,9 +5,11 @@
 //! suppressed option is never offered, and an option offered twice keeps its highest priority.
 //! Ranking orders by priority, then the strength of `evidence[0]`, then invasiveness, then id.
 
+mod compare;
 mod response;
 mod write;
 
+pub use compare::{Comparison, Disagreement, ProfileAnswer, compare};
 pub use response::*;
 
 use crate::facts::{Facts, fact_json};
@@ -370,7 +372,7 @@ pub fn evaluate<'a>(
                 criteria,
                 citations,
                 codes: &option.codes[slot],
-                codes_json: option.codes_json[slot].as_deref(),
+                codes_json: &option.codes_json[slot],
             }
         })
         .collect();
@@ -390,6 +392,7 @@ pub fn evaluate<'a>(
                     .iter()
                     .map(source_id)
                     .collect(),
+                evidence: pathway.avoid_evidence(avoid, slot).collect(),
             }
         })
         .collect();

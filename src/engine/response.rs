@@ -64,10 +64,11 @@ pub struct RankedOption<'a> {
     // The codes for Rust callers; the response carries the same codes serialized at load.
     #[serde(skip)]
     pub codes: &'a [Code],
-    /// Procedure codes (CPT) where the option is orderable.
-    #[serde(rename = "codes", skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Vec<Code>, required = false)]
-    pub codes_json: Option<&'a RawValue>,
+    /// Procedure codes (CPT) for the request's region, one procedure each; add-on codes are marked.
+    /// Empty for advice without a billable code.
+    #[serde(rename = "codes")]
+    #[schema(value_type = Vec<Code>)]
+    pub codes_json: &'a RawValue,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,6 +84,8 @@ pub struct AvoidOut<'a> {
     pub title: &'a str,
     pub reason: String,
     pub citations: Vec<&'a str>,
+    /// The recommendations against the option that justify avoiding it (may be empty).
+    pub evidence: Vec<&'a Evidence>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,17 +1,21 @@
 //! The HTTP layer: an axum router over the triage use case and the loaded pathways. No clinical logic
 //! lives here.
 //!
-//! One module per resource (`triage`, `pathways`, `feedback`, `health`, `metrics`, `openapi`); each exposes an
+//! One module per resource (`triage`, `compare`, `pathways`, `feedback`, `health`, `metrics`,
+//! `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
 //! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
 //! (`overload`) and the optional bearer-token check (`access`); `POST /v1/triage` carries the same
-//! layers on its handler, where they cost no routing. Handlers that read a body set its
+//! layers on its handler, where they cost no routing. The web console (`console`) is static files
+//! outside the token check. Handlers that read a body set its
 //! size limit themselves. Triage answers are written into buffers recycled per thread (`buffers`).
 
 pub mod access;
 mod buffers;
 mod cds;
+pub mod compare;
+mod console;
 mod error;
 mod feedback;
 mod observe;
@@ -213,6 +217,7 @@ fn documented_routes(
         .route_layer(CompressionLayer::new());
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
         .merge(triage::documentation())
+        .merge(compare::routes())
         .merge(feedback::routes())
         .merge(documents)
         .merge(health::routes().route_layer(Extension(readiness)));
@@ -269,6 +274,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
     // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
     let routes = routes
         .merge(cds::routes(options.cds))
+        .merge(console::routes())
         .fallback(|| async { ApiError::NoRoute })
         .layer(
             ServiceBuilder::new()

@@ -226,6 +226,9 @@ pub struct CodeFile {
     /// Regions the code applies to; all when left out.
     #[serde(default)]
     pub regions: Option<Vec<Name>>,
+    /// An add-on code, billed only with a primary procedure (an additional level or segment).
+    #[serde(default)]
+    pub add_on: bool,
 }
 
 /// One graded statement about an option, for some regions.
@@ -235,11 +238,19 @@ pub struct EvidenceFile {
     #[serde(default)]
     pub regions: Option<Vec<Name>>,
     pub source: Name,
+    /// `for` (the default) or `against`: whether the source supports the option or recommends
+    /// against it.
+    #[serde(default)]
+    pub direction: Option<Name>,
     pub level: String,
     pub strength: Name,
     pub verification: Name,
     #[serde(default)]
     pub extrapolated_from: Option<Name>,
+    /// The source's statement is applied beyond what it graded (another procedure or population);
+    /// a region carried over is `extrapolated_from` instead.
+    #[serde(default)]
+    pub extrapolated: bool,
     /// Overrides the generated display text.
     #[serde(default)]
     pub display: Option<String>,

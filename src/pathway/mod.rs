@@ -25,7 +25,7 @@ pub use set::{DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
 
 use crate::facts::{Field, Quantity};
 use crate::request::{FieldError, TriageRequest};
-use crate::vocab::{Category, Duration, Region, ResponseLevel, Severity, Verification};
+use crate::vocab::{Category, Direction, Duration, Region, ResponseLevel, Severity, Verification};
 use program::When;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -322,18 +322,29 @@ pub struct Code {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub display: Option<String>,
+    /// Present and true for an add-on code, billed only with a primary procedure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub add_on: bool,
 }
 
 /// A graded evidence statement as the response shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Evidence {
     pub source: String,
+    /// `for` entries come first, `against` entries (recommendations against the option) after.
+    pub direction: Direction,
     pub level: String,
     pub strength: String,
     pub display: String,
     pub verification: Verification,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extrapolated_from: Option<Region>,
+    /// Present and true when the source's statement is applied beyond what it graded (another
+    /// procedure or population).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub extrapolated: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -359,8 +370,8 @@ pub struct OptionDef {
     pub tie_order: Vec<usize>,
     /// Per region slot: `evidence` serialized once at load, written into responses as is.
     pub evidence_json: Vec<Box<RawValue>>,
-    /// Per region slot: `codes` serialized once at load (`None` when there are none).
-    pub codes_json: Vec<Option<Box<RawValue>>>,
+    /// Per region slot: `codes` serialized once at load (`[]` when there are none).
+    pub codes_json: Vec<Box<RawValue>>,
 }
 
 #[derive(Debug)]
@@ -492,6 +503,24 @@ impl Pathway {
         sources
     }
 
+    /// The evidence an avoid entry shows in a region: its option's `against` entries there whose
+    /// source the avoid cites.
+    pub fn avoid_evidence<'a>(
+        &'a self,
+        avoid: &'a Avoid,
+        region_slot: usize,
+    ) -> impl Iterator<Item = &'a Evidence> + 'a {
+        let cited = self.avoid_citations(avoid, region_slot);
+        self.options[avoid.option].evidence[region_slot]
+            .iter()
+            .filter(move |entry| {
+                entry.direction == Direction::Against
+                    && cited
+                        .iter()
+                        .any(|&source| self.sources[source].id == entry.source)
+            })
+    }
+
     /// The sources an avoid entry cites in a region: its own, or else its option's.
     pub fn avoid_citations<'a>(&'a self, avoid: &'a Avoid, region_slot: usize) -> &'a [usize] {
         if avoid.citations.is_empty() {
@@ -549,7 +578,8 @@ impl Pathway {
         }
     }
 
-    /// Parameters and evidence entries whose source is unverified, secondary or extrapolated.
+    /// Parameters and evidence entries whose source is unverified, secondary or extrapolated (to
+    /// another region, procedure or population).
     pub fn provenance_flags(&self) -> Vec<ProvenanceFlag> {
         let mut flags = Vec::new();
         for parameter in &self.parameters {
@@ -564,6 +594,7 @@ impl Pathway {
                         source: value.source.clone(),
                         verification: value.verification,
                         extrapolated_from: value.extrapolated_from,
+                        extrapolated: false,
                     });
                 }
             }
@@ -573,6 +604,7 @@ impl Pathway {
                 for entry in entries {
                     if entry.verification != Verification::Verified
                         || entry.extrapolated_from.is_some()
+                        || entry.extrapolated
                     {
                         flags.push(ProvenanceFlag {
                             kind: "evidence",
@@ -582,6 +614,7 @@ impl Pathway {
                             source: entry.source.clone(),
                             verification: entry.verification,
                             extrapolated_from: entry.extrapolated_from,
+                            extrapolated: entry.extrapolated,
                         });
                     }
                 }
@@ -605,6 +638,10 @@ pub struct ProvenanceFlag {
     pub verification: Verification,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub extrapolated_from: Option<Region>,
+    /// An evidence entry applied beyond what its source graded (another procedure or population).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub extrapolated: bool,
 }
 
 #[cfg(test)]

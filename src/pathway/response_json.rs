@@ -9,7 +9,7 @@
 //! answer written from them with serde_json's serialization of that type.
 
 use super::template::{Part, Template};
-use super::{Node, Pathway};
+use super::{Evidence, Node, Pathway};
 use crate::facts::Field;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -222,10 +222,9 @@ impl ResponseJson {
             b.bytes().extend_from_slice(b"],\"citations\":[");
             b.citations(pathway, &pathway.offer_citations(offer, slot));
             b.bytes().push(b']');
-            if let Some(codes) = &option.codes_json[slot] {
-                b.bytes().extend_from_slice(b",\"codes\":");
-                b.bytes().extend_from_slice(codes.get().as_bytes());
-            }
+            b.bytes().extend_from_slice(b",\"codes\":");
+            b.bytes()
+                .extend_from_slice(option.codes_json[slot].get().as_bytes());
             b.bytes().push(b'}');
         });
         let avoids = pathway.nodes.iter().flat_map(|node| &node.avoids);
@@ -239,7 +238,11 @@ impl ResponseJson {
             b.template(pathway, &avoid.reason, profile, slot);
             b.bytes().extend_from_slice(b"\",\"citations\":[");
             b.citations(pathway, pathway.avoid_citations(avoid, slot));
-            b.bytes().extend_from_slice(b"]}");
+            b.bytes().extend_from_slice(b"],\"evidence\":");
+            let evidence: Vec<&Evidence> = pathway.avoid_evidence(avoid, slot).collect();
+            serde_json::to_writer(b.bytes(), &evidence)
+                .expect("evidence entries serialize to JSON");
+            b.bytes().push(b'}');
         });
         builder.json.alerts_from =
             builder.per_row(pathway, &pathway.alerts, |b, alert, profile, slot| {
@@ -286,7 +289,7 @@ impl ResponseJson {
         Piece(self.offers_from + (self.node_offers_from[node] + offer) * self.rows + row)
     }
 
-    /// One avoided option, `{"id":…,"reason":…,"citations":[…]}`.
+    /// One avoided option, `{"id":…,"reason":…,"citations":[…],"evidence":[…]}`.
     pub fn avoid(&self, node: usize, avoid: usize, row: usize) -> Piece {
         Piece(self.avoids_from + (self.node_avoids_from[node] + avoid) * self.rows + row)
     }

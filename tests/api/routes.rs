@@ -1,6 +1,7 @@
 //! Every route answers `200` with the documented shape; identical requests get identical bytes.
 
 use crate::helpers::*;
+use axum::http::header;
 use facet_triage::db::Database;
 use facet_triage::http::{AppState, HttpOptions, Readiness};
 use serde_json::json;
@@ -127,6 +128,24 @@ async fn a_pathway_document_holds_catalogue_sources_profiles_nodes_and_flags() {
             .iter()
             .all(|o| !o["regions"].as_array().unwrap().is_empty())
     );
+    // Every evidence entry says its direction; recommendations against are listed after the others.
+    let mut against = 0;
+    for option in options {
+        for region in option["regions"].as_array().unwrap() {
+            let directions: Vec<&str> = region["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["direction"].as_str().unwrap())
+                .collect();
+            assert_eq!(directions[0], "for", "{}", option["id"]);
+            let mut sorted = directions.clone();
+            sorted.sort_by_key(|d| *d == "against");
+            assert_eq!(directions, sorted, "{}", option["id"]);
+            against += directions.iter().filter(|d| **d == "against").count();
+        }
+    }
+    assert!(against > 0);
     assert!(!body["sources"].as_array().unwrap().is_empty());
     assert!(!body["nodes"].as_array().unwrap().is_empty());
     let asra = body["profiles"]
@@ -153,10 +172,14 @@ async fn a_pathway_document_holds_catalogue_sources_profiles_nodes_and_flags() {
     let flags = body["provenance_flags"].as_array().unwrap();
     assert!(flags.iter().any(|f| f["verification"] == "unverified"));
     assert!(flags.iter().any(|f| f["extrapolated_from"] == "lumbar"));
+    assert!(flags.iter().all(|f| f["verification"] != "verified"
+        || f["extrapolated_from"].is_string()
+        || f["extrapolated"] == true));
+    // An entry applied to another population is flagged although its source is verified.
     assert!(
         flags
             .iter()
-            .all(|f| f["verification"] != "verified" || f["extrapolated_from"].is_string())
+            .any(|f| f["verification"] == "verified" && f["extrapolated"] == true)
     );
 }
 
@@ -274,6 +297,49 @@ async fn the_swagger_ui_is_served_from_the_binary() {
         "{}",
         initializer.text()
     );
+}
+
+/// The console is static files with a Content-Security-Policy that allows no inline script, served
+/// without the token `/v1` asks for (the page asks for it); `/console` leads to `/console/`.
+#[tokio::test]
+async fn the_console_is_served_with_its_assets_and_a_strict_policy() {
+    let tokens = facet_triage::http::ApiTokens::parse(None, Some("console-route-test-token-0123"))
+        .unwrap()
+        .unwrap();
+    let app = app_with(HttpOptions {
+        api_tokens: Some(std::sync::Arc::new(tokens)),
+        ..HttpOptions::default()
+    });
+    let redirect = get(&app, "/console").await;
+    assert_eq!(redirect.status, 308);
+    assert_eq!(redirect.headers[header::LOCATION], "/console/");
+
+    let page = get(&app, "/console/").await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    assert_eq!(page.content_type(), "text/html; charset=utf-8");
+    let policy = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(policy.contains("script-src 'self';"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert!(
+        page.text()
+            .contains(r#"<script type="module" src="app.js">"#)
+    );
+
+    for (path, media_type) in [
+        ("/console/app.js", "text/javascript; charset=utf-8"),
+        ("/console/console.css", "text/css; charset=utf-8"),
+    ] {
+        let asset = get(&app, path).await;
+        assert_eq!(asset.status, 200, "{path}");
+        assert_eq!(asset.content_type(), media_type, "{path}");
+        assert!(asset.headers.contains_key(header::CONTENT_SECURITY_POLICY));
+    }
+    get(&app, "/console/missing.js").await.problem(404);
+    // The API behind it still wants the token.
+    get(&app, "/v1/pathways").await.problem(401);
 }
 
 #[tokio::test]

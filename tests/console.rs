@@ -1,0 +1,118 @@
+//! The web console end to end (contract section 8): the real binary on 127.0.0.1 port 0, with an
+//! API token so the page must ask for it, driven in headless Chromium (Debian's `chromium`) by
+//! `tests/console/e2e.py` (PyPI `playwright`), with axe-core from `tests/console/node_modules`
+//! (`npm ci --prefix tests/console`). Screenshots of both views at laptop and tablet widths go to
+//! `<target dir>/console-screenshots/`. Without those parts the test says it is skipped, unless
+//! `CI` is set, where it fails.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const TOKEN: &str = "console-e2e-token-5b1f0c9e7a24d36";
+
+/// The parts the test needs, or what is missing.
+fn parts() -> Result<(PathBuf, PathBuf), String> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if !chromium.is_file() {
+        return Err(format!("chromium ({}) not installed", chromium.display()));
+    }
+    let playwright = Command::new("python3")
+        .args(["-c", "import playwright.sync_api"])
+        .stderr(Stdio::null())
+        .status();
+    if !playwright.is_ok_and(|status| status.success()) {
+        return Err("python3 with the playwright package not installed".to_owned());
+    }
+    let axe = manifest.join("tests/console/node_modules/axe-core/axe.min.js");
+    if !axe.is_file() {
+        return Err("axe-core not installed (npm ci --prefix tests/console)".to_owned());
+    }
+    Ok((chromium, axe))
+}
+
+/// `serve` on a free port with the test's token; the address comes from its `listening` log line.
+fn start_server() -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_facet-triage"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .env("FACET_TRIAGE_API_TOKENS", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (found, address) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if event["fields"]["message"] == "listening" {
+                let addr = event["fields"]["addr"].as_str().unwrap_or_default();
+                let _ = found.send(addr.parse::<SocketAddr>());
+            }
+        }
+    });
+    match address.recv_timeout(Duration::from_secs(30)) {
+        Ok(Ok(addr)) => (child, addr),
+        other => {
+            let _ = child.kill();
+            panic!("the server did not report its address: {other:?}");
+        }
+    }
+}
+
+#[test]
+fn the_console_works_in_a_real_browser() {
+    let (chromium, axe) = match parts() {
+        Ok(parts) => parts,
+        Err(missing) if std::env::var_os("CI").is_some() => {
+            panic!("CI: {missing}; .ci/run installs it")
+        }
+        Err(missing) => {
+            println!("skipped: {missing}");
+            return;
+        }
+    };
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest.join("target"));
+    let shots = target.join("console-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let (mut server, addr) = start_server();
+    let output = Command::new("python3")
+        .arg(manifest.join("tests/console/e2e.py"))
+        .args(["--base", &format!("http://{addr}"), "--token", TOKEN])
+        .arg("--axe")
+        .arg(&axe)
+        .arg("--shots")
+        .arg(&shots)
+        .arg("--chromium")
+        .arg(&chromium)
+        .output();
+    let _ = server.kill();
+    let _ = server.wait();
+    let output = output.expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "the browser checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for view in ["pathway", "case"] {
+        for width in ["laptop", "tablet"] {
+            let shot = shots.join(format!("{view}-{width}.png"));
+            assert!(shot.is_file(), "no screenshot {}", shot.display());
+        }
+    }
+}
