@@ -7,11 +7,13 @@
 //! - [`pathway`] owns the pathway file model, its validation and the compiled graph;
 //! - [`engine`] evaluates a request against a compiled pathway;
 //! - [`request`], [`facts`] and [`vocab`] define the API's input and the facts a pathway can read;
-//! - [`cds`] maps a CDS Hooks 2.0 call's FHIR prefetch to a triage request and the answer to cards.
+//! - [`cds`] maps a CDS Hooks 2.0 call's FHIR prefetch to a triage request and the answer to cards;
+//! - [`db`] stores CDS feedback and the JWT replay cache, shared by replicas.
 
 pub mod auth;
 pub mod cds;
 pub mod cli;
+pub mod db;
 pub mod engine;
 pub mod escape;
 pub mod facts;

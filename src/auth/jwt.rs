@@ -6,12 +6,16 @@
 //! URL called (built from the configured base URL, never from the Host header), `exp` and `iat` with a
 //! small clock-skew allowance, and that `jti` was not seen before. The replay cache is bounded in memory
 //! (a maximum number of entries) and in time (entries leave when their token expires; tokens may not
-//! live longer than a configured maximum).
+//! live longer than a configured maximum). [`JwtVerifier::verify`] records `jti` values in that
+//! in-process cache; replicas share one through a [`ReplayStore`] (the database's) instead, after
+//! [`JwtVerifier::check`].
 
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
 
 /// Accepted signature algorithms, as the specification recommends (ES384, RS384) plus the
@@ -60,6 +64,21 @@ pub enum JwtError {
     Replayed,
     #[error("too many recent tokens to track; try again shortly")]
     ReplayCacheFull,
+    #[error("the replay cache cannot be reached; try again shortly")]
+    ReplayStoreUnavailable,
+}
+
+/// What [`ReplayStore::remember`] returns.
+pub type ReplayFuture<'a> = Pin<Box<dyn Future<Output = Result<(), JwtError>> + Send + 'a>>;
+
+/// Where accepted `jti` values are kept until their token expires (plus the leeway), so that a
+/// replayed token is refused: a verifier's own in-process cache, or a store shared by replicas.
+pub trait ReplayStore: Send + Sync {
+    /// Records `jti` of `iss` until `until` (seconds since the Unix epoch). `Replayed` when it is
+    /// recorded and unexpired at `now`; `ReplayCacheFull` at the store's bound;
+    /// `ReplayStoreUnavailable` when the store cannot answer.
+    fn remember<'a>(&'a self, iss: &'a str, jti: &'a str, until: u64, now: u64)
+    -> ReplayFuture<'a>;
 }
 
 /// The trust configuration file: each trusted issuer with its public keys.
@@ -172,8 +191,39 @@ impl JwtVerifier {
     }
 
     /// Verifies the `Authorization` header value for a call to `audience` (the public URL called) at
-    /// `now` (seconds since the Unix epoch), and records its `jti`.
+    /// `now` (seconds since the Unix epoch), and records its `jti` in this verifier's cache.
     pub fn verify(
+        &self,
+        authorization: Option<&str>,
+        audience: &str,
+        now: u64,
+    ) -> Result<VerifiedToken, JwtError> {
+        let token = self.check(authorization, audience, now)?;
+        self.record(&token.iss, &token.jti, self.replay_until(&token), now)?;
+        Ok(token)
+    }
+
+    /// Until when a verified token's `jti` must be remembered: its `exp` plus the leeway.
+    pub fn replay_until(&self, token: &VerifiedToken) -> u64 {
+        token.exp.saturating_add(self.limits.leeway)
+    }
+
+    fn record(&self, iss: &str, jti: &str, until: u64, now: u64) -> Result<(), JwtError> {
+        let mut replay = self
+            .replay
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        replay.insert(iss, jti, until, now, self.limits.replay_capacity)?;
+        if replay.bytes > self.limits.replay_max_bytes {
+            replay.forget(iss, jti, until);
+            return Err(JwtError::ReplayCacheFull);
+        }
+        Ok(())
+    }
+
+    /// Everything [`JwtVerifier::verify`] checks but the replay: the caller records the `jti` in a
+    /// [`ReplayStore`] until [`JwtVerifier::replay_until`].
+    pub fn check(
         &self,
         authorization: Option<&str>,
         audience: &str,
@@ -264,16 +314,6 @@ impl JwtVerifier {
         if !audience_ok {
             return Err(JwtError::Audience);
         }
-        let expires = exp.saturating_add(self.limits.leeway);
-        let mut replay = self
-            .replay
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        replay.insert(&iss, &jti, expires, now, self.limits.replay_capacity)?;
-        if replay.bytes > self.limits.replay_max_bytes {
-            replay.forget(&iss, &jti, expires);
-            return Err(JwtError::ReplayCacheFull);
-        }
         Ok(VerifiedToken { iss, jti, exp })
     }
 }
@@ -289,6 +329,19 @@ fn has_critical_header(token: &str) -> Result<bool, JwtError> {
     let header: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&decoded).map_err(|_| JwtError::Malformed)?;
     Ok(header.contains_key("crit"))
+}
+
+/// The verifier's own in-process cache, for a single process.
+impl ReplayStore for JwtVerifier {
+    fn remember<'a>(
+        &'a self,
+        iss: &'a str,
+        jti: &'a str,
+        until: u64,
+        now: u64,
+    ) -> ReplayFuture<'a> {
+        Box::pin(std::future::ready(self.record(iss, jti, until, now)))
+    }
 }
 
 fn trusted_key(jwk: &Jwk) -> Result<TrustedKey, String> {

@@ -106,6 +106,9 @@ pub struct Suggestion {
     pub is_recommended: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub actions: Vec<Action>,
+    /// The pathway option this suggestion proposes; not sent, kept so feedback can name it.
+    #[serde(skip)]
+    pub option: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -197,6 +200,7 @@ fn options_card(
                 uuid: uuid(call, &["suggestion", option.id]),
                 is_recommended: (option.rank == 1).then_some(true),
                 actions: vec![action],
+                option: option.id.to_string(),
             })
         })
         .collect();

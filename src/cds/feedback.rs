@@ -4,15 +4,15 @@
 //! `overridden`; cds-fb-2 `accepted` names its suggestions; cds-fb-3 an override reason has a
 //! reason or a comment). The spec lets a client send the same feedback more than once, so exact
 //! repeats (same service, card, outcome, suggestions, reason and timestamp) are recognised and not
-//! counted again; the memory of past items is bounded.
+//! counted again: each item has a key ([`FeedbackItem::key`]) under which the store keeps it once.
+//! What an item keeps is what the clinician did, never a patient value: the free-text comment of an
+//! override reason is not kept (it may name the patient), only whether there was one.
 
 use super::fhir::{self, Moment};
 use super::outcome::CdsError;
 use crate::json;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
-use std::collections::{HashSet, VecDeque};
-use std::sync::Mutex;
 
 /// Most items accepted in one feedback call.
 const MAX_ITEMS: usize = 100;
@@ -33,11 +33,40 @@ impl FeedbackOutcome {
     }
 }
 
-/// One checked feedback item, reduced to what identifies it.
+/// One checked feedback item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedbackItem {
+    /// The card's uuid.
+    pub card: String,
     pub outcome: FeedbackOutcome,
+    /// The accepted suggestions' uuids, sorted, without repeats; empty when overridden.
+    pub accepted: Vec<String>,
+    /// The coded override reason, when one was given.
+    pub reason: Option<Coding>,
+    /// Whether the override reason had a free-text comment (the comment itself is not kept).
+    pub has_comment: bool,
+    /// `outcomeTimestamp`, in seconds since the Unix epoch.
+    pub outcome_at: i64,
     fingerprint: [u8; 32],
+}
+
+/// A FHIR Coding of an override reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coding {
+    pub system: String,
+    pub code: String,
+    pub display: Option<String>,
+}
+
+impl FeedbackItem {
+    /// The item's identity for `service`: exact repeats share it (hex SHA-256).
+    pub fn key(&self, service: &str) -> String {
+        let mut hash = Sha256::new();
+        hash.update(service.as_bytes());
+        hash.update([0]);
+        hash.update(self.fingerprint);
+        hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
 }
 
 /// Reads a feedback body.
@@ -129,8 +158,16 @@ fn parse_item(item: &Value, path: &str) -> Result<FeedbackItem, CdsError> {
         Some(Value::Object(reason)) => Some(override_reason(reason, &at("overrideReason"))?),
         Some(_) => return Err(CdsError::invalid("must be an object", at("overrideReason"))),
     };
-    let timestamp = match item.get("outcomeTimestamp") {
-        Some(Value::String(text)) if is_date_time(text) => text,
+    let (timestamp, outcome_at) = match item.get("outcomeTimestamp") {
+        Some(Value::String(text)) => match date_time(text) {
+            Some(at) => (text, at),
+            None => {
+                return Err(CdsError::invalid(
+                    "must be a date-time with a time zone",
+                    at("outcomeTimestamp"),
+                ));
+            }
+        },
         Some(_) => {
             return Err(CdsError::invalid(
                 "must be a date-time with a time zone",
@@ -149,14 +186,31 @@ fn parse_item(item: &Value, path: &str) -> Result<FeedbackItem, CdsError> {
         hash.update(part.len().to_le_bytes());
         hash.update(part.as_bytes());
     }
+    let (coding, has_comment) = match reason {
+        Some([system, code, display, comment]) => (
+            (!system.is_empty() || !code.is_empty()).then(|| Coding {
+                system,
+                code,
+                display: (!display.is_empty()).then_some(display),
+            }),
+            !comment.is_empty(),
+        ),
+        None => (None, false),
+    };
     Ok(FeedbackItem {
+        card: card.clone(),
         outcome,
+        accepted: accepted.into_iter().map(str::to_owned).collect(),
+        reason: coding,
+        has_comment,
+        outcome_at,
         fingerprint: hash.finalize().into(),
     })
 }
 
-/// The override reason's parts, in a fixed order; checks cds-fb-3 and the Coding's members.
-fn override_reason(reason: &Map<String, Value>, path: &str) -> Result<Vec<String>, CdsError> {
+/// The override reason's parts: the Coding's `system`, `code`, `display` and the comment, each `""`
+/// when absent; checks cds-fb-3 and the Coding's members.
+fn override_reason(reason: &Map<String, Value>, path: &str) -> Result<[String; 4], CdsError> {
     let mut parts = Vec::new();
     match reason.get("reason") {
         None => parts.extend(["".to_owned(), "".to_owned(), "".to_owned()]),
@@ -199,11 +253,17 @@ fn override_reason(reason: &Map<String, Value>, path: &str) -> Result<Vec<String
             ));
         }
     }
-    Ok(parts)
+    parts
+        .try_into()
+        .map_err(|_| CdsError::invalid("must be an object", path))
 }
 
-fn is_date_time(text: &str) -> bool {
-    text.len() > 10 && matches!(fhir::parse_moment(text), Some(Moment::At(_)))
+/// A date-time with a time zone, in seconds since the Unix epoch.
+fn date_time(text: &str) -> Option<i64> {
+    match fhir::parse_moment(text) {
+        Some(Moment::At(at)) if text.len() > 10 => Some(at),
+        _ => None,
+    }
 }
 
 /// `8-4-4-4-12` hexadecimal digits.
@@ -223,60 +283,6 @@ pub struct Receipt {
     pub overridden: usize,
     /// Items already received before (or twice in this call), not counted again.
     pub duplicates: usize,
-}
-
-/// The feedback items received lately, remembered to ignore exact repeats.
-#[derive(Debug)]
-pub struct FeedbackLog {
-    capacity: usize,
-    seen: Mutex<Seen>,
-}
-
-#[derive(Debug, Default)]
-struct Seen {
-    set: HashSet<[u8; 32]>,
-    order: VecDeque<[u8; 32]>,
-}
-
-impl FeedbackLog {
-    /// Remembers up to `capacity` items; the oldest are forgotten first.
-    pub fn new(capacity: usize) -> FeedbackLog {
-        FeedbackLog {
-            capacity: capacity.max(1),
-            seen: Mutex::new(Seen::default()),
-        }
-    }
-
-    /// Takes in the items of one call for `service`.
-    pub fn record(&self, service: &str, items: &[FeedbackItem]) -> Receipt {
-        let mut receipt = Receipt::default();
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for item in items {
-            let mut hash = Sha256::new();
-            hash.update(service.as_bytes());
-            hash.update([0]);
-            hash.update(item.fingerprint);
-            let key: [u8; 32] = hash.finalize().into();
-            if !seen.set.insert(key) {
-                receipt.duplicates += 1;
-                continue;
-            }
-            seen.order.push_back(key);
-            if seen.order.len() > self.capacity
-                && let Some(oldest) = seen.order.pop_front()
-            {
-                seen.set.remove(&oldest);
-            }
-            match item.outcome {
-                FeedbackOutcome::Accepted => receipt.accepted += 1,
-                FeedbackOutcome::Overridden => receipt.overridden += 1,
-            }
-        }
-        receipt
-    }
 }
 
 #[cfg(test)]
@@ -342,30 +348,32 @@ mod tests {
     }
 
     #[test]
-    fn exact_repeats_are_counted_once() {
-        let log = FeedbackLog::new(2);
+    fn exact_repeats_share_a_key_per_service() {
         let first = parse(&body(json!([accepted()]))).unwrap();
-        assert_eq!(log.record("s", &first).accepted, 1);
-        assert_eq!(
-            log.record("s", &first),
-            Receipt {
-                duplicates: 1,
-                ..Receipt::default()
-            }
-        );
-        assert_eq!(log.record("other-service", &first).accepted, 1);
+        let again = parse(&body(json!([accepted()]))).unwrap();
+        assert_eq!(first[0].key("s"), again[0].key("s"));
+        assert_ne!(first[0].key("s"), first[0].key("other-service"));
         let mut later = accepted();
         later["outcomeTimestamp"] = json!("2026-11-03T09:05:00Z");
-        let twice = parse(&body(json!([later.clone(), later]))).unwrap();
+        let later = parse(&body(json!([later]))).unwrap();
+        assert_ne!(first[0].key("s"), later[0].key("s"));
+        assert_eq!(later[0].outcome_at - first[0].outcome_at, 300);
+        assert_eq!(first[0].accepted, vec![SUGGESTION.to_owned()]);
+    }
+
+    #[test]
+    fn an_override_keeps_its_coding_but_not_its_comment() {
+        let overridden = json!({"card": CARD, "outcome": "overridden",
+            "overrideReason": {"reason": {"system": "http://example.org/reasons", "code": "declined"},
+                               "userComment": "free text"},
+            "outcomeTimestamp": "2026-11-03T09:00:00Z"});
+        let item = &parse(&body(json!([overridden]))).unwrap()[0];
+        let reason = item.reason.as_ref().unwrap();
         assert_eq!(
-            log.record("s", &twice),
-            Receipt {
-                accepted: 1,
-                overridden: 0,
-                duplicates: 1
-            }
+            (reason.code.as_str(), reason.display.as_deref()),
+            ("declined", None)
         );
-        // The memory is bounded: the first item has been forgotten.
-        assert_eq!(log.record("s", &first).accepted, 1);
+        assert!(item.has_comment);
+        assert!(!format!("{item:?}").contains("free text"));
     }
 }

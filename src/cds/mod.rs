@@ -154,6 +154,18 @@ impl CallResult {
 pub struct CallOutcome {
     pub body: Vec<u8>,
     pub result: CallResult,
+    /// The suggestions the cards carry, so later feedback on a card can be traced to options.
+    pub issued: Vec<IssuedSuggestion>,
+}
+
+/// One suggestion of an answered call: which card carries it and which pathway option it proposes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedSuggestion {
+    pub card: String,
+    pub suggestion: String,
+    pub option: String,
+    /// The card's recommended suggestion: what an `overridden` outcome of the card overrides.
+    pub recommended: bool,
 }
 
 /// How the operator set the services up, and the time of the call.
@@ -250,9 +262,24 @@ fn order_cards(
 }
 
 fn respond(cards: Vec<cards::Card>, result: CallResult) -> Result<CallOutcome, CdsError> {
+    let issued = cards
+        .iter()
+        .flat_map(|card| {
+            card.suggestions.iter().map(|suggestion| IssuedSuggestion {
+                card: card.uuid.clone(),
+                suggestion: suggestion.uuid.clone(),
+                option: suggestion.option.clone(),
+                recommended: suggestion.is_recommended == Some(true),
+            })
+        })
+        .collect();
     let body = serde_json::to_vec(&CdsResponse { cards })
         .map_err(|_| CdsError::new(500, "exception", "the response could not be written", None))?;
-    Ok(CallOutcome { body, result })
+    Ok(CallOutcome {
+        body,
+        result,
+        issued,
+    })
 }
 
 #[cfg(test)]

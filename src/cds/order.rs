@@ -442,6 +442,7 @@ fn replacement(
         uuid: uuid(call, &["order", &order.reference, "replace", first.id]),
         is_recommended: Some(true),
         actions,
+        option: first.id.to_string(),
     })
 }
 

@@ -6,10 +6,14 @@
 //! service calls, feedback) must carry a valid signed JWT whose `aud` is the public base URL plus the
 //! path called (never derived from the Host header), else `401`; and the origins browser-based CDS
 //! clients may call from (CORS). Logs name a token's `iss` and `jti` only, never the token.
+//!
+//! The routes that need the database (feedback; service calls, which record the suggestions they
+//! issue; every call when tokens are required, for the replay cache) answer `503` with
+//! `Retry-After` while it cannot be reached.
 
 use super::AppState;
-use crate::auth::jwt::{JwtError, JwtVerifier, Limits, TrustFile};
-use crate::cds::feedback::{self, FeedbackLog};
+use crate::auth::jwt::{JwtError, JwtVerifier, Limits, ReplayStore, TrustFile};
+use crate::cds::feedback;
 use crate::cds::fetch::Fetcher;
 use crate::cds::outcome::{CdsError, FHIR_JSON};
 use crate::cds::{self, service};
@@ -29,8 +33,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Largest accepted CDS Hooks body: prefetch bundles are larger than a triage request.
 pub const CDS_BODY_LIMIT: usize = 1024 * 1024;
-/// How many feedback items are remembered to recognise exact repeats.
-const FEEDBACK_MEMORY: usize = 100_000;
+/// Seconds a client should wait before retrying a `503`.
+const RETRY_AFTER: &str = "5";
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE: Duration = Duration::from_secs(600);
 
@@ -140,9 +144,11 @@ impl std::fmt::Debug for CdsConfig {
 
 /// Token verification, its places, and the public base URL the audience is built from.
 struct CdsAuth {
-    verifier: JwtVerifier,
+    verifier: Arc<JwtVerifier>,
     /// Verifications running at once (each on a blocking thread).
     verifying: Arc<Semaphore>,
+    /// Where accepted `jti` values are kept: the verifier's own cache unless a shared store is set.
+    replay: Arc<dyn ReplayStore>,
     /// Without a trailing `/`.
     public_url: String,
 }
@@ -197,7 +203,9 @@ impl CdsConfig {
     pub fn with_auth(self, verifier: JwtVerifier, public_url: &str) -> Result<Self, String> {
         let mut config = self.with_public_url(public_url)?;
         let url = config.public_url.clone().unwrap_or_default();
+        let verifier = Arc::new(verifier);
         config.auth = Some(Arc::new(CdsAuth {
+            replay: verifier.clone(),
             verifier,
             verifying: Arc::new(Semaphore::new(default_verify_concurrency())),
             public_url: url,
@@ -253,6 +261,20 @@ impl CdsConfig {
     /// Answers every CDS route with `503`: CDS Hooks need trusted issuers here.
     pub fn disabled(mut self) -> Self {
         self.disabled = true;
+        self
+    }
+
+    /// Keeps accepted `jti` values in `store` (shared by replicas) instead of the verifier's own
+    /// cache; without token verification there is nothing to keep.
+    pub fn with_replay_store(mut self, store: Arc<dyn ReplayStore>) -> Self {
+        if let Some(auth) = &self.auth {
+            self.auth = Some(Arc::new(CdsAuth {
+                verifier: Arc::clone(&auth.verifier),
+                verifying: Arc::clone(&auth.verifying),
+                replay: store,
+                public_url: auth.public_url.clone(),
+            }));
+        }
         self
     }
 
@@ -333,7 +355,6 @@ pub fn routes(config: CdsConfig) -> Router<AppState> {
             .route("/cds-services", any(disabled))
             .route("/cds-services/{*rest}", any(disabled));
     }
-    let log = Arc::new(FeedbackLog::new(FEEDBACK_MEMORY));
     let fetcher = match Fetcher::new(config.fhir_allow_http) {
         Ok(fetcher) => Some(fetcher),
         Err(error) => {
@@ -361,10 +382,11 @@ pub fn routes(config: CdsConfig) -> Router<AppState> {
         )
         .route(
             "/cds-services/{id}/feedback",
-            post(move |Path(id): Path<String>, request: Request| {
-                let log = Arc::clone(&log);
-                async move { receive_feedback(&log, &id, request).await }
-            })
+            post(
+                |State(state): State<AppState>, Path(id): Path<String>, request: Request| async move {
+                    receive_feedback(&state, &id, request).await
+                },
+            )
             .fallback(method_not_allowed),
         )
         .route("/cds-services/{id}/{*rest}", any(not_found));
@@ -398,9 +420,7 @@ async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+    let now = now();
     let Ok(place) = Arc::clone(&auth.verifying).try_acquire_owned() else {
         metrics::counter!("cds_auth_refusals_total", "reason" => "verifier_busy").increment(1);
         let busy = "too many token verifications at once; try again shortly";
@@ -410,17 +430,27 @@ async fn require_token(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     };
-    let verifying = Arc::clone(&auth);
-    let verified = tokio::task::spawn_blocking(move || {
+    let checking = Arc::clone(&auth);
+    let checked = tokio::task::spawn_blocking(move || {
         let _place = place;
-        verifying
+        checking
             .verifier
-            .verify(authorization.as_deref(), &audience, now)
+            .check(authorization.as_deref(), &audience, now)
     })
     .await;
-    let Ok(verified) = verified else {
+    let Ok(checked) = checked else {
         let failed = "token verification failed";
         return outcome(CdsError::new(500, "exception", failed, None));
+    };
+    let verified = match checked {
+        Ok(token) => {
+            let until = auth.verifier.replay_until(&token);
+            auth.replay
+                .remember(&token.iss, &token.jti, until, now)
+                .await
+                .map(|()| token)
+        }
+        Err(error) => Err(error),
     };
     match verified {
         Ok(token) => {
@@ -443,13 +473,14 @@ async fn require_token(
                 "CDS Hooks call refused: {error}"
             );
             metrics::counter!("cds_auth_refusals_total", "reason" => reason).increment(1);
-            if error == JwtError::ReplayCacheFull {
-                let mut response =
-                    outcome(CdsError::new(503, "throttled", error.to_string(), None));
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-                return response;
+            match error {
+                JwtError::ReplayCacheFull => {
+                    return outcome(CdsError::new(503, "throttled", error.to_string(), None));
+                }
+                JwtError::ReplayStoreUnavailable => {
+                    return outcome(CdsError::new(503, "transient", error.to_string(), None));
+                }
+                _ => {}
             }
             let code = if error == JwtError::Expired {
                 "expired"
@@ -487,6 +518,7 @@ fn refusal_label(error: &JwtError) -> &'static str {
         JwtError::Audience => "audience",
         JwtError::Replayed => "replayed",
         JwtError::ReplayCacheFull => "replay_cache_full",
+        JwtError::ReplayStoreUnavailable => "replay_store_unavailable",
     }
 }
 
@@ -615,6 +647,14 @@ async fn call_service(
     };
     match cds::call(&pathways, &options, service.id, &body) {
         Ok(answer) => {
+            // Recorded before answering, so feedback on these cards can name their options.
+            if let Err(error) = state
+                .database()
+                .record_issued(service.id, &answer.issued, now_signed())
+                .await
+            {
+                return outcome(unavailable(&error));
+            }
             metrics::counter!("cds_service_calls_total", "service" => service.id, "result" => answer.result.as_str())
                 .increment(1);
             let mut response = json_response(StatusCode::OK, answer.body);
@@ -631,7 +671,7 @@ async fn call_service(
     }
 }
 
-async fn receive_feedback(log: &FeedbackLog, id: &str, request: Request) -> Response {
+async fn receive_feedback(state: &AppState, id: &str, request: Request) -> Response {
     let Some(service) = service(id) else {
         return outcome(CdsError::unknown_service());
     };
@@ -643,7 +683,14 @@ async fn receive_feedback(log: &FeedbackLog, id: &str, request: Request) -> Resp
         Ok(items) => items,
         Err(error) => return outcome(error),
     };
-    let receipt = log.record(service.id, &items);
+    let receipt = match state
+        .database()
+        .record_feedback(service.id, &items, now_signed())
+        .await
+    {
+        Ok(receipt) => receipt,
+        Err(error) => return outcome(unavailable(&error)),
+    };
     for (outcome, count) in [
         ("accepted", receipt.accepted),
         ("overridden", receipt.overridden),
@@ -727,12 +774,35 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
         .into_response()
 }
 
+/// The `OperationOutcome` answer of `error`; a `503` says when to retry.
 fn outcome(error: CdsError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
+    let mut response = (
         status,
         [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))],
         error.to_json(),
     )
-        .into_response()
+        .into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
+    }
+    response
+}
+
+/// `503`: the database this route needs cannot be reached.
+fn unavailable(error: &crate::db::DbError) -> CdsError {
+    CdsError::new(503, "transient", format!("{error}; retry later"), None)
+}
+
+/// Seconds since the Unix epoch.
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+fn now_signed() -> i64 {
+    i64::try_from(now()).unwrap_or(i64::MAX)
 }

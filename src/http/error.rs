@@ -34,6 +34,9 @@ pub enum ApiError {
     /// unknown one.
     #[error("{}", if *presented { "the bearer token is not valid" } else { "send a bearer token: Authorization: Bearer <token>" })]
     Unauthorized { presented: bool },
+    /// `503`: the database this route needs cannot be reached; retry after `Retry-After` seconds.
+    #[error("{0}; retry later")]
+    DatabaseUnavailable(crate::db::DbError),
     /// `503`: every request slot is busy; retry after `Retry-After` seconds.
     #[error("the server is at its concurrency limit; retry after the Retry-After delay")]
     Overloaded,
@@ -60,7 +63,9 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ApiError::NotReady | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady | ApiError::Overloaded | ApiError::DatabaseUnavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Status(status) => *status,
         }
     }
@@ -92,6 +97,9 @@ impl ApiError {
                 Problem::new(401, "unauthorized", "Unauthorized", detail)
             }
             ApiError::Overloaded => Problem::new(503, "overloaded", "Overloaded", detail),
+            ApiError::DatabaseUnavailable(_) => {
+                Problem::new(503, "database-unavailable", "Database unavailable", detail)
+            }
             ApiError::Status(_) => {
                 let title = status.canonical_reason().unwrap_or("Error");
                 let slug = title.to_ascii_lowercase().replace(' ', "-");
@@ -128,7 +136,7 @@ impl IntoResponse for ApiError {
                     }),
                 );
             }
-            ApiError::Overloaded => {
+            ApiError::Overloaded | ApiError::DatabaseUnavailable(_) => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from(super::overload::RETRY_AFTER_SECONDS),
@@ -194,6 +202,10 @@ mod tests {
             (ApiError::UnsupportedMediaType, 415),
             (ApiError::NotReady, 503),
             (ApiError::Overloaded, 503),
+            (
+                ApiError::DatabaseUnavailable(crate::db::DbError::Unavailable("postgres")),
+                503,
+            ),
             (ApiError::Unauthorized { presented: false }, 401),
             (ApiError::Unauthorized { presented: true }, 401),
             (ApiError::Status(StatusCode::METHOD_NOT_ALLOWED), 405),

@@ -1,5 +1,5 @@
-//! `GET /healthz` (the process answers) and `GET /readyz` (pathways are loaded and the server is not
-//! draining for shutdown). The readiness body names the serving pathway versions and the errors of
+//! `GET /healthz` (the process answers) and `GET /readyz` (pathways are loaded, the database answers
+//! and the server is not draining for shutdown). The readiness body names the serving pathway versions and the errors of
 //! the last rejected reload: a rejected reload leaves the previous version serving, so the server
 //! stays ready.
 
@@ -94,7 +94,7 @@ pub struct Ready {
     tag = "operations",
     responses(
         (status = 200, description = "Pathways are loaded; requests are served. Names the serving versions and the last rejected reload", body = Ready, content_type = "application/json"),
-        (status = 503, description = "Not ready: no pathway loaded, or shutting down", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Not ready: no pathway loaded, the database cannot be reached (the problem names it; `Retry-After` is set), or shutting down", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn readyz(
@@ -105,6 +105,9 @@ pub async fn readyz(
     let loaded = pathways.iter().count();
     if loaded == 0 || !readiness.is_ready() {
         return ApiError::NotReady.into_response();
+    }
+    if let Err(error) = state.database().ping().await {
+        return ApiError::DatabaseUnavailable(error).into_response();
     }
     let serving = pathways
         .iter()

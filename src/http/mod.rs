@@ -1,7 +1,8 @@
 //! The HTTP layer: an axum router over the triage use case and the loaded pathways. No clinical logic
 //! lives here.
 //!
-//! One module per resource (`triage`, `compare`, `pathways`, `health`, `metrics`, `openapi`); each exposes an
+//! One module per resource (`triage`, `compare`, `pathways`, `feedback`, `health`, `metrics`,
+//! `openapi`); each exposes an
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
 //! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
@@ -17,6 +18,7 @@ pub mod compare;
 mod connections;
 mod console;
 mod error;
+mod feedback;
 mod observe;
 pub mod overload;
 
@@ -36,6 +38,7 @@ pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, request_id};
 pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
 
+use crate::db::Database;
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
 use axum::body::{Body, Bytes, HttpBody, to_bytes};
@@ -72,6 +75,7 @@ pub struct AppState(Arc<Shared>);
 struct Shared {
     store: Arc<PathwayStore>,
     metrics: Metrics,
+    database: Database,
 }
 
 impl AppState {
@@ -88,12 +92,23 @@ impl AppState {
         )))
     }
 
-    /// The pathways of a store that reloads them (`serve`).
+    /// The pathways of a store that reloads them, with a throwaway in-memory database.
     pub fn with_store(store: Arc<PathwayStore>) -> AppState {
+        AppState::with_database(store, Database::in_memory())
+    }
+
+    /// The pathways of a store and the database feedback and tokens are kept in (`serve`).
+    pub fn with_database(store: Arc<PathwayStore>, database: Database) -> AppState {
         AppState(Arc::new(Shared {
             store,
             metrics: Metrics::new(),
+            database,
         }))
+    }
+
+    /// Where CDS feedback and the replay cache are kept; the triage route never uses it.
+    pub fn database(&self) -> &Database {
+        &self.0.database
     }
 
     pub fn store(&self) -> &Arc<PathwayStore> {
@@ -205,6 +220,7 @@ fn documented_routes(
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
         .merge(triage::documentation())
         .merge(compare::routes())
+        .merge(feedback::routes())
         .merge(documents)
         .merge(health::routes().route_layer(Extension(readiness)));
     if metrics_route {

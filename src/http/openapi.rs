@@ -47,6 +47,7 @@ submitted value.",
     tags(
         (name = "triage", description = "Evaluate a reported response"),
         (name = "pathways", description = "The loaded pathways, for review"),
+        (name = "feedback", description = "What clinicians did with the CDS Hooks suggestions"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -5,6 +5,8 @@ use super::{
     Readiness, access, connections, overload, router_with,
 };
 use crate::cli::PathwaysArg;
+use crate::db::Database;
+use crate::db::replay::DbReplay;
 use crate::store::{PathwaySource, PathwayStore};
 use crate::telemetry::{self, LogArgs};
 use axum::http::HeaderValue;
@@ -14,6 +16,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long the suggestions of a CDS answer are kept to trace feedback on its cards to options.
+const SUGGESTION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Options of `facet-triage serve`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -68,6 +73,10 @@ pub struct ServeArgs {
     pub log: LogArgs,
     #[command(flatten)]
     pub cds: CdsArgs,
+    /// Where CDS feedback and the JWT replay cache are kept: sqlite://PATH (created if missing),
+    /// sqlite::memory: (throwaway), or postgres://USER:PASSWORD@HOST/DB for several replicas.
+    #[arg(long, env = "FACET_TRIAGE_DATABASE", default_value = crate::db::DEFAULT_URL, value_name = "URL", hide_env_values = true)]
+    pub database: String,
 }
 
 /// Options of `facet-triage healthcheck`.
@@ -179,6 +188,17 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let database = match Database::open(&args.database) {
+        Ok(database) => database,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(1);
+        }
+    };
+    let cds = cds.with_replay_store(Arc::new(DbReplay::new(
+        database.clone(),
+        crate::auth::jwt::Limits::default().replay_capacity,
+    )));
     cds.log_startup();
     // A reload that drops the CDS profile in use is rejected like an invalid file.
     let store = Arc::new(store.accepting_only(Box::new({
@@ -241,9 +261,10 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             cors,
             readiness: Readiness::default(),
         };
-        let state = AppState::with_store(store);
+        let state = AppState::with_database(store, database.clone());
         state.metrics().install_global();
         let upkeep = tokio::spawn(run_upkeep(state.metrics().clone()));
+        let purge = tokio::spawn(run_purge(database));
         let readiness = options.readiness.clone();
         for pathway in state.store().current().iter() {
             tracing::info!(pathway = %pathway.id, version = %pathway.version, digest = %pathway.digest, "pathway loaded");
@@ -283,6 +304,7 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
         )
         .await;
         upkeep.abort();
+        purge.abort();
         if let Some(server) = metrics_server {
             server.abort();
         }
@@ -301,6 +323,30 @@ async fn run_upkeep(metrics: Metrics) {
     loop {
         interval.tick().await;
         metrics.run_upkeep();
+    }
+}
+
+/// Connects and migrates the database at start (or says it cannot yet), then every minute removes
+/// expired replay-cache entries and suggestions too old to receive feedback.
+async fn run_purge(database: Database) {
+    match database.ping().await {
+        Ok(()) => tracing::info!(database = database.kind(), "database ready"),
+        Err(error) => {
+            tracing::warn!(%error, "database not reachable yet; /readyz answers 503 until it is")
+        }
+    }
+    let mut interval = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        interval.tick().await;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs());
+        let before = i64::try_from(now.saturating_sub(SUGGESTION_RETENTION.as_secs())).unwrap_or(0);
+        if let Ok(purged) = database.purge(now, before).await
+            && purged > 0
+        {
+            tracing::debug!(purged, "purged expired stored rows");
+        }
     }
 }
 
@@ -407,5 +453,6 @@ mod tests {
         assert_eq!(args.shutdown_timeout, 15);
         assert_eq!(args.metrics_addr, None);
         assert_eq!(args.api_tokens_file, None);
+        assert_eq!(args.database, "sqlite://facet-triage.db");
     }
 }

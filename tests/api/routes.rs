@@ -2,7 +2,8 @@
 
 use crate::helpers::*;
 use axum::http::header;
-use facet_triage::http::{HttpOptions, Readiness};
+use facet_triage::db::Database;
+use facet_triage::http::{AppState, HttpOptions, Readiness};
 use serde_json::json;
 
 #[tokio::test]
@@ -339,4 +340,53 @@ async fn the_console_is_served_with_its_assets_and_a_strict_policy() {
     get(&app, "/console/missing.js").await.problem(404);
     // The API behind it still wants the token.
     get(&app, "/v1/pathways").await.problem(401);
+}
+
+#[tokio::test]
+async fn the_feedback_summary_checks_its_query_and_answers_from_the_database() {
+    let app = app();
+    let empty = get(&app, "/v1/feedback/summary").await;
+    assert_eq!(empty.status, 200, "{}", empty.text());
+    assert_eq!(empty.json(), json!({"services": []}));
+    let filtered = get(
+        &app,
+        "/v1/feedback/summary?service=facet-pain-next-step&since=2026-11-01",
+    )
+    .await;
+    assert_eq!(filtered.status, 200, "{}", filtered.text());
+    for (query, field) in [
+        ("service=nope", "service"),
+        ("since=yesterday", "since"),
+        ("since=2026-11", "since"),
+    ] {
+        let refused = get(&app, &format!("/v1/feedback/summary?{query}")).await;
+        assert_eq!(refused.status, 400, "{query}");
+        assert_eq!(refused.content_type(), PROBLEM_JSON);
+        assert!(refused.json()["detail"].as_str().unwrap().contains(field));
+        assert!(
+            !refused.text().contains("yesterday"),
+            "never echoes the value"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_database_makes_readyz_and_the_summary_503_but_not_triage() {
+    let state = AppState::with_database(
+        state().store().clone(),
+        Database::open("postgres://facet@127.0.0.1:9/none").unwrap(),
+    );
+    let app = facet_triage::http::router(state);
+    for uri in ["/readyz", "/v1/feedback/summary"] {
+        let answer = get(&app, uri).await;
+        assert_eq!(answer.status, 503, "{uri}");
+        assert!(answer.headers.contains_key("retry-after"), "{uri}");
+        assert!(
+            answer.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("postgres")
+        );
+    }
+    assert_eq!(triage(&app, valid_request().to_string()).await.status, 200);
 }

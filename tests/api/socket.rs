@@ -17,7 +17,7 @@ async fn serve(app: axum::Router) -> SocketAddr {
 #[tokio::test]
 async fn the_api_answers_over_a_real_socket() {
     let addr = serve(app()).await;
-    let client = reqwest::Client::new();
+    let client = http_client();
     let response = client
         .post(format!("http://{addr}/v1/triage"))
         .header("content-type", "application/json")
@@ -192,7 +192,7 @@ async fn a_body_still_arriving_does_not_hold_the_only_place() {
     let head = post_head("/v1/triage", &format!("Content-Length: {}", body.len()));
     holder.write_all(head.as_bytes()).unwrap();
     holder.write_all(first.as_bytes()).unwrap();
-    let client = reqwest::Client::new();
+    let client = http_client();
     for _ in 0..20 {
         let answer = client
             .post(format!("http://{addr}/v1/triage"))
@@ -306,4 +306,11 @@ fn sigterm_lets_an_in_flight_request_finish() {
             .all(|line| serde_json::from_str::<serde_json::Value>(line).is_ok()),
         "{log}"
     );
+}
+
+/// An HTTP client for the tests. The crate builds reqwest without a TLS crypto provider of its own
+/// (the FHIR fallback installs ring), so one is installed here before any client is built.
+fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
