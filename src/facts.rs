@@ -5,7 +5,9 @@
 //! so a pathway is checked against it at load and evaluation reads facts by index, never by name.
 
 use crate::request::TriageRequest;
-use crate::vocab::{Anesthetic, Duration, Guidance, Procedure, RedFlag, Region, write_number};
+use crate::vocab::{
+    Anesthetic, Duration, Guidance, ModicChanges, Procedure, RedFlag, Region, write_number,
+};
 use std::fmt::Write;
 
 /// What a number measures, so that only like is compared with like.
@@ -121,6 +123,10 @@ fields! {
     PsychosocialRisk = "psychosocial_risk": FactType::Boolean, optional = false;
     SpinalInstability = "spinal_instability": FactType::Boolean, optional = false;
     SacroiliacSigns = "sacroiliac_signs": FactType::Boolean, optional = false;
+    TimeSinceProcedure = "time_since_procedure": FactType::Duration, optional = true;
+    ProcedureHistory = "procedure_history": FactType::Group, optional = true;
+    MyofascialTriggerPoints = "myofascial_trigger_points": FactType::Boolean, optional = false;
+    ModicChanges = "modic_changes": FactType::Choice(ModicChanges::NAMES), optional = true;
 }
 
 /// The value of one fact in one request.
@@ -208,6 +214,19 @@ impl Facts {
         facts.boolean(Field::PsychosocialRisk, request.psychosocial_risk);
         facts.boolean(Field::SpinalInstability, request.spinal_instability);
         facts.boolean(Field::SacroiliacSigns, request.sacroiliac_signs);
+        if let Some(since) = request.time_since_procedure {
+            facts.duration(Field::TimeSinceProcedure, since);
+        }
+        if request.procedure_history.is_some() {
+            facts.set(Field::ProcedureHistory, Fact::Present, 0.0, 0);
+        }
+        facts.boolean(
+            Field::MyofascialTriggerPoints,
+            request.myofascial_trigger_points,
+        );
+        if let Some(modic) = request.modic_changes {
+            facts.choice(Field::ModicChanges, modic.index());
+        }
         facts
     }
 
@@ -291,6 +310,7 @@ fn choice_label(field: Field, index: usize) -> &'static str {
         Field::Anesthetic | Field::PreviousAnesthetic => Anesthetic::ALL[index].label(),
         Field::Guidance => Guidance::ALL[index].label(),
         Field::RedFlags => RedFlag::ALL[index].label(),
+        Field::ModicChanges => ModicChanges::ALL[index].label(),
         _ => "",
     }
 }
@@ -377,7 +397,8 @@ mod tests {
             "anesthetic":"lidocaine"},"anesthetic":"bupivacaine","guidance":"fluoroscopy","red_flags":[],
             "pain_duration_months":6,"conservative_care_weeks":12,"recent_imaging":true,
             "rfa_contraindicated":false,"psychosocial_risk":false,"spinal_instability":false,
-            "sacroiliac_signs":false}"#,
+            "sacroiliac_signs":false,"time_since_procedure":{"value":1,"unit":"d"},
+            "procedure_history":[],"myofascial_trigger_points":false,"modic_changes":"type_1"}"#,
         )
         .unwrap();
         let facts = Facts::from_request(&request);

@@ -345,7 +345,22 @@ fn malformed_conditions() {
         &text,
         &[(
             "{ present",
-            "a condition needs exactly one of: all, any, not, condition, present, field",
+            "a condition needs exactly one of: all, any, not, condition, present, field, param",
+        )],
+    );
+    let text = first_node(r#"when = { param = "good", eq = true }"#);
+    expect(
+        &text,
+        &[("\"good\", eq", "parameter `good` is not a boolean")],
+    );
+    let text = first_node(r#"when = { param = "nothing", eq = true }"#);
+    expect(&text, &[("\"nothing\"", "unknown parameter `nothing`")]);
+    let text = first_node(r#"when = { param = "good", ge = 1 }"#);
+    expect(
+        &text,
+        &[(
+            "{ param",
+            "a parameter condition is `{ param = \"id\", eq = true }` (or `ne`, or `false`)",
         )],
     );
     let text = first_node(r#"when = { field = "percent_relief", ge = 1, le = 2 }"#);

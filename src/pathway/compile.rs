@@ -370,7 +370,9 @@ impl Compiler {
 
         self.alerts = self.register(
             "alert",
-            &file.alerts.iter().map(|a| &a.code).collect::<Vec<_>>(),
+            &(file.alerts.iter())
+                .map(|a| a.id.as_ref().unwrap_or(&a.code))
+                .collect::<Vec<_>>(),
         );
         let alerts: Vec<AlertDef> = file
             .alerts
@@ -795,13 +797,17 @@ impl Compiler {
             c.condition.is_some(),
             c.present.is_some(),
             c.field.is_some(),
+            c.param.is_some(),
         ];
         if forms.iter().filter(|f| **f).count() != 1 {
             self.error(
                 span,
-                "a condition needs exactly one of: all, any, not, condition, present, field",
+                "a condition needs exactly one of: all, any, not, condition, present, field, param",
             );
             return None;
+        }
+        if let Some(name) = &c.param {
+            return self.flag(span, name, c);
         }
         if c.field.is_none() {
             let operators = [&c.eq, &c.ne, &c.lt, &c.le, &c.gt, &c.ge]
@@ -862,6 +868,63 @@ impl Compiler {
         let name = c.field.as_ref()?;
         let field = self.field(name)?;
         self.comparison(span, field, c)
+    }
+
+    /// Whose parameter values a test reads: the request's profile, `"any"` profile or a named one.
+    fn scope(&mut self, in_profile: Option<&Name>) -> Option<Scope> {
+        Some(match in_profile {
+            None => Scope::Current,
+            Some(name) if name.get_ref() == "any" => Scope::AnyProfile,
+            Some(name) => {
+                let profiles = std::mem::take(&mut self.profiles);
+                let found = self.lookup(&profiles, "profile", name);
+                self.profiles = profiles;
+                Scope::Profile(found?)
+            }
+        })
+    }
+
+    /// `{ param = "id", eq = true }`: a boolean parameter of the request's profile and region (or,
+    /// with `in_profile`, of any or one named profile).
+    fn flag(&mut self, span: Range<usize>, name: &Name, c: &ConditionFile) -> Option<Condition> {
+        let others = [&c.lt, &c.le, &c.gt, &c.ge].iter().any(|o| o.is_some())
+            || c.meets.is_some()
+            || c.short_of.is_some()
+            || c.exceeds.is_some()
+            || c.one_of.is_some()
+            || c.any_of.is_some();
+        let value = match (&c.eq, &c.ne) {
+            (Some(value), None) if !others => value.get_ref().as_bool(),
+            (None, Some(value)) if !others => value.get_ref().as_bool().map(|flag| !flag),
+            _ => None,
+        };
+        let Some(value) = value else {
+            self.error(
+                span,
+                "a parameter condition is `{ param = \"id\", eq = true }` (or `ne`, or `false`)",
+            );
+            return None;
+        };
+        let Some(param) = self.params.get(name.get_ref()).copied() else {
+            self.error(
+                name.span(),
+                format!("unknown parameter `{}`", name.get_ref()),
+            );
+            return None;
+        };
+        if self.param_kinds.get(param).map(|(kind, _)| *kind) != Some(ParamKind::Boolean) {
+            self.error(
+                name.span(),
+                format!("parameter `{}` is not a boolean", name.get_ref()),
+            );
+            return None;
+        }
+        let scope = self.scope(c.in_profile.as_ref())?;
+        Some(Condition::Flag {
+            param,
+            value,
+            scope,
+        })
     }
 
     fn field(&mut self, name: &Name) -> Option<Field> {
@@ -954,16 +1017,7 @@ impl Compiler {
                 );
                 return None;
             }
-            let scope = match &c.in_profile {
-                None => Scope::Current,
-                Some(name) if name.get_ref() == "any" => Scope::AnyProfile,
-                Some(name) => {
-                    let profiles = std::mem::take(&mut self.profiles);
-                    let found = self.lookup(&profiles, "profile", name);
-                    self.profiles = profiles;
-                    Scope::Profile(found?)
-                }
-            };
+            let scope = self.scope(c.in_profile.as_ref())?;
             return Some(Condition::Meets {
                 field,
                 param,

@@ -114,6 +114,12 @@ pub enum Condition {
         field: Field,
         mask: u32,
     },
+    /// A boolean parameter of the request's profile and region has this value.
+    Flag {
+        param: usize,
+        value: bool,
+        scope: Scope,
+    },
 }
 
 /// Everything a condition may read during one evaluation.
@@ -238,6 +244,21 @@ impl Condition {
                 Fact::Choice(index) => mask & (1 << index) != 0,
                 _ => false,
             },
+            Condition::Flag {
+                param,
+                value,
+                scope,
+            } => {
+                let holds = |profile: usize| {
+                    matches!(ctx.pathway.param_value(profile, ctx.region_slot, *param),
+                        ParamValue::Boolean(flag) if flag == value)
+                };
+                match scope {
+                    Scope::Current => holds(ctx.profile),
+                    Scope::Profile(profile) => holds(*profile),
+                    Scope::AnyProfile => (0..ctx.pathway.profiles.len()).any(holds),
+                }
+            }
             Condition::AnyOf { field, mask } => match ctx.facts.get(*field) {
                 Fact::ChoiceSet(bits) => bits & mask != 0,
                 _ => false,
@@ -262,6 +283,7 @@ impl Condition {
                     out.push(*other);
                 }
             }
+            Condition::Flag { .. } => {}
         }
     }
 
@@ -273,6 +295,7 @@ impl Condition {
             }
             Condition::Not(inner) => inner.collect_params(out),
             Condition::Meets { param, .. }
+            | Condition::Flag { param, .. }
             | Condition::Compare {
                 rhs: Operand::Param(param),
                 ..
@@ -358,6 +381,20 @@ impl Condition {
             }
             Condition::OneOf { field, mask } => {
                 let _ = write!(out, "{} in [{}]", field.name(), choices(*field, *mask));
+            }
+            Condition::Flag {
+                param,
+                value,
+                scope,
+            } => {
+                let _ = write!(out, "{} = {value}", pathway.parameters[*param].id);
+                match scope {
+                    Scope::Current => {}
+                    Scope::AnyProfile => out.push_str(" (any profile)"),
+                    Scope::Profile(profile) => {
+                        let _ = write!(out, " ({})", pathway.profiles[*profile].id);
+                    }
+                }
             }
             Condition::AnyOf { field, mask } => {
                 let _ = write!(

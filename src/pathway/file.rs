@@ -149,6 +149,8 @@ pub struct ConditionFile {
     pub present: Option<Name>,
     /// The field compared by one of the operators below.
     pub field: Option<Name>,
+    /// A boolean parameter of the request's profile and region, tested with `eq` or `ne`.
+    pub param: Option<Name>,
     pub eq: Option<Spanned<toml::Value>>,
     pub ne: Option<Spanned<toml::Value>>,
     pub lt: Option<Spanned<toml::Value>>,
@@ -251,6 +253,10 @@ pub struct EvidenceFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertFile {
+    /// How nodes name this alert; its `code` when left out. Variants of one code (a severity or
+    /// message per case) have ids of their own.
+    #[serde(default)]
+    pub id: Option<Name>,
     pub code: Name,
     pub severity: Name,
     pub message: Spanned<String>,
