@@ -16,8 +16,12 @@ static PATHWAYS: LazyLock<Arc<PathwaySet>> =
     LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
 
 async fn post(body: String, content_type: Option<&str>) -> (u16, String, Value) {
+    post_to("/v1/triage", body, content_type).await
+}
+
+async fn post_to(path: &str, body: String, content_type: Option<&str>) -> (u16, String, Value) {
     let app = router(AppState::shared(PATHWAYS.clone()));
-    let mut request = Request::post("/v1/triage");
+    let mut request = Request::post(path);
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);
     }
@@ -190,6 +194,54 @@ fn check(doc: &Value, expect: &Value) -> Vec<String> {
             bad.push(format!("alert {code} present, must not be"));
         }
     }
+    if let Some(words) = expect.get("summary_any") {
+        let summary = doc["assessment"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        if !strings(words)
+            .iter()
+            .any(|word| summary.contains(word.as_str()))
+        {
+            bad.push(format!("summary {summary:?} names none of {words}"));
+        }
+    }
+    if let Some(mentions) = expect.get("alert_mentions").and_then(Value::as_object) {
+        for (code, words) in mentions {
+            let messages: Vec<String> = (doc["alerts"].as_array().into_iter().flatten())
+                .filter(|alert| alert["code"] == code.as_str())
+                .map(|alert| alert["message"].as_str().unwrap_or_default().to_lowercase())
+                .collect();
+            for word in strings(words) {
+                if !messages.iter().any(|m| m.contains(&word.to_lowercase())) {
+                    bad.push(format!(
+                        "alert {code} does not mention {word:?}: {messages:?}"
+                    ));
+                }
+            }
+        }
+    }
+    // { option id: { criterion id: status } }
+    if let Some(by_option) = expect.get("criterion_status").and_then(Value::as_object) {
+        for (id, wanted) in by_option {
+            let criteria = options
+                .iter()
+                .find(|o| o["id"] == id.as_str())
+                .map(|o| o["criteria"].clone());
+            for (criterion, status) in wanted.as_object().into_iter().flatten() {
+                let got = criteria.as_ref().and_then(|c| {
+                    (c.as_array().into_iter().flatten())
+                        .find(|x| x["id"] == criterion.as_str())
+                        .map(|x| x["status"].clone())
+                });
+                if got.as_ref() != Some(status) {
+                    bad.push(format!(
+                        "{id}: criterion {criterion} is {got:?}, expected {status}"
+                    ));
+                }
+            }
+        }
+    }
     if let Some(levels) = expect.get("evidence_level").and_then(Value::as_object) {
         for (id, level) in levels {
             let got = options
@@ -237,7 +289,11 @@ async fn run_file(path: &Path) -> (usize, Vec<String>) {
             .get("content_type")
             .and_then(Value::as_str)
             .unwrap_or("application/json");
-        let (status, text, _) = post(raw, Some(content_type)).await;
+        let path = case
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("/v1/triage");
+        let (status, text, _) = post_to(path, raw, Some(content_type)).await;
         if let Some(expected) = case.get("status").and_then(Value::as_u64)
             && u64::from(status) != expected
         {
