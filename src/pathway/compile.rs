@@ -395,6 +395,15 @@ impl Compiler {
 
         let assessments = self.assessments(&file.assessment, meta);
         let (nodes, start) = self.nodes(&file.nodes, &meta.start);
+        let disagreement_alert = match &meta.disagreement_alert {
+            Some(name) => {
+                let alert_map = std::mem::take(&mut self.alerts);
+                let found = self.lookup(&alert_map, "alert", name);
+                self.alerts = alert_map;
+                found
+            }
+            None => None,
+        };
 
         let digest = format!("sha256:{:x}", Sha256::digest(text.as_bytes()));
         let mut pathway = Pathway {
@@ -431,6 +440,7 @@ impl Compiler {
             criteria,
             options,
             alerts,
+            disagreement_alert,
             assessments,
             nodes,
             start: start?,

@@ -51,6 +51,10 @@ pub struct Metadata {
     pub disclaimer: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// The alert raised when another profile avoids an option this answer offers, or offers one it
+    /// avoids; its message is followed by those options and the profiles on each side.
+    #[serde(default)]
+    pub disagreement_alert: Option<Name>,
 }
 
 /// `[[sources]]`: a citable document.

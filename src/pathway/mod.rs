@@ -41,6 +41,8 @@ pub struct Pathway {
     pub digest: String,
     pub description: Option<String>,
     pub disclaimer: String,
+    /// The alert R26 raises when profiles disagree about an option (see [`file::Metadata`]).
+    pub disagreement_alert: Option<usize>,
     /// Regions served, in file order; a region's position here is its "slot".
     pub regions: Vec<Region>,
     pub default_profile: usize,
