@@ -147,6 +147,9 @@ pub enum Fact {
 #[derive(Debug, Clone)]
 pub struct Facts {
     values: [Fact; Field::COUNT],
+    /// `procedure_history` as count conditions read it: each entry's procedure index and how long
+    /// ago it was, in seconds.
+    pub history: Vec<(usize, f64)>,
     /// The same facts as conditions read them.
     pub readings: Readings,
 }
@@ -217,8 +220,11 @@ impl Facts {
         if let Some(since) = request.time_since_procedure {
             facts.duration(Field::TimeSinceProcedure, since);
         }
-        if request.procedure_history.is_some() {
+        if let Some(history) = &request.procedure_history {
             facts.set(Field::ProcedureHistory, Fact::Present, 0.0, 0);
+            facts.history = (history.iter())
+                .map(|entry| (entry.procedure.index(), entry.time_ago.seconds()))
+                .collect();
         }
         facts.boolean(
             Field::MyofascialTriggerPoints,
@@ -261,6 +267,7 @@ impl Facts {
     pub fn blank() -> Facts {
         Facts {
             values: [Fact::Absent; Field::COUNT],
+            history: Vec::new(),
             readings: Readings::NONE,
         }
     }

@@ -3,6 +3,9 @@
 //! Every check runs and every error is kept, each with the position of the offending name, so one
 //! `validate` run lists all that is wrong with a file. Names are resolved to indices here once.
 
+mod count;
+
+use super::condition::CountSpec;
 use super::condition::{BoundTest, Condition, Op, Operand, Scope};
 use super::error::{LoadErrors, Positions};
 use super::file::{self, ConditionFile, Name, PathwayFile};
@@ -68,6 +71,8 @@ struct Compiler {
     named_spans: Vec<Range<usize>>,
     named_compiled: Vec<Option<Option<Condition>>>,
     named_in_progress: Vec<bool>,
+    /// The count conditions compiled so far, as [`Condition::Count`] indexes them.
+    counts: Vec<CountSpec>,
 }
 
 impl Names for Compiler {
@@ -441,6 +446,7 @@ impl Compiler {
             options,
             alerts,
             disagreement_alert,
+            counts: std::mem::take(&mut self.counts),
             assessments,
             nodes,
             start: start?,
@@ -808,16 +814,20 @@ impl Compiler {
             c.present.is_some(),
             c.field.is_some(),
             c.param.is_some(),
+            c.count.is_some(),
         ];
         if forms.iter().filter(|f| **f).count() != 1 {
             self.error(
                 span,
-                "a condition needs exactly one of: all, any, not, condition, present, field, param",
+                "a condition needs exactly one of: all, any, not, condition, present, field, param, count",
             );
             return None;
         }
         if let Some(name) = &c.param {
             return self.flag(span, name, c);
+        }
+        if c.count.is_some() {
+            return self.count(span, c);
         }
         if c.field.is_none() {
             let operators = [&c.eq, &c.ne, &c.lt, &c.le, &c.gt, &c.ge]

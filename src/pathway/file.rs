@@ -155,6 +155,12 @@ pub struct ConditionFile {
     pub field: Option<Name>,
     /// A boolean parameter of the request's profile and region, tested with `eq` or `ne`.
     pub param: Option<Name>,
+    /// Counts `procedure_history` entries of `procedures` within `within`, plus `plus`, compared
+    /// with one of the operators.
+    pub count: Option<Name>,
+    pub procedures: Option<Vec<Name>>,
+    pub within: Option<Spanned<toml::Value>>,
+    pub plus: Option<Spanned<toml::Value>>,
     pub eq: Option<Spanned<toml::Value>>,
     pub ne: Option<Spanned<toml::Value>>,
     pub lt: Option<Spanned<toml::Value>>,

@@ -43,6 +43,8 @@ pub struct Pathway {
     pub disclaimer: String,
     /// The alert R26 raises when profiles disagree about an option (see [`file::Metadata`]).
     pub disagreement_alert: Option<usize>,
+    /// The count conditions ([`condition::Condition::Count`] indexes them).
+    pub counts: Vec<condition::CountSpec>,
     /// Regions served, in file order; a region's position here is its "slot".
     pub regions: Vec<Region>,
     pub default_profile: usize,

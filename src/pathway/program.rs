@@ -60,6 +60,8 @@ enum Test {
         op: Op,
         param: usize,
     },
+    /// A count of `procedure_history` entries ([`super::Pathway::counts`] holds it).
+    Count(usize),
     /// A boolean parameter of the request's row has this value.
     Flag {
         param: usize,
@@ -172,6 +174,7 @@ fn emit(condition: &Condition, on_true: Target, on_false: Target, steps: &mut Ve
             })
         }
         Condition::Compare { field, op, rhs } => push(compare(*field, *op, rhs)),
+        Condition::Count(spec) => push(Test::Count(*spec)),
         Condition::Flag {
             param,
             value,
@@ -273,6 +276,7 @@ impl Test {
                 readings.given & bit(field) != 0
                     && param_holds(op, value(field), &ctx.params[param])
             }
+            Test::Count(spec) => ctx.pathway.counts[spec].holds(ctx),
             Test::Flag {
                 param,
                 value,
