@@ -1,6 +1,7 @@
 //! Benchmarks of the pathway engine on the embedded pathway, rotating through the HTTP benchmark's
 //! requests: `evaluate` with and without the trace, writing the answer, comparing every profile,
-//! parsing, the whole triage use case, and loading plus validating the default pathway. Run with `cargo bench --bench engine`.
+//! parsing, the whole triage use case, and loading plus validating the default pathway. Run with
+//! `cargo bench --bench engine`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use facet_triage::engine;
