@@ -484,6 +484,20 @@ fn alert_out<'a>(
         message.push(' ');
         message.push_str(text);
     }
+    if let Some(when) = &definition.name_profiles_where {
+        let labels: Vec<&str> = (0..pathway.profiles.len())
+            .filter(|profile| *profile != ctx.profile)
+            .filter(|profile| {
+                when.holds(&Context::new(pathway, ctx.facts, *profile, ctx.region_slot))
+            })
+            .map(|profile| pathway.profiles[profile].label.as_str())
+            .collect();
+        if !labels.is_empty() {
+            message.push(' ');
+            message.push_str(&labels.join(", "));
+            message.push('.');
+        }
+    }
     AlertOut {
         severity: definition.severity,
         code: &definition.code,

@@ -46,7 +46,9 @@ pub(super) fn answer(
         if position > 0 {
             out.push(b',');
         }
-        if disagreement.is_some() && ctx.pathway.disagreement_alert == Some(*alert) {
+        let appended = (disagreement.is_some() && ctx.pathway.disagreement_alert == Some(*alert))
+            || ctx.pathway.alerts[*alert].name_profiles_where.is_some();
+        if appended {
             // Serializing plain data into a Vec cannot fail.
             let _ = serde_json::to_writer(
                 &mut *out,

@@ -391,10 +391,20 @@ impl Compiler {
                     Severity::NAMES,
                 );
                 let message = self.template(&alert.message, true);
+                let name_profiles_where = match &alert.name_profiles_where {
+                    Some(name) => {
+                        let conditions = std::mem::take(&mut self.named_conditions);
+                        let index = self.lookup(&conditions, "condition", name);
+                        self.named_conditions = conditions;
+                        Some(When::new(self.named_condition(index?)?))
+                    }
+                    None => None,
+                };
                 Some(AlertDef {
                     code: alert.code.get_ref().clone(),
                     severity: severity?,
                     message: message?,
+                    name_profiles_where,
                 })
             })
             .collect();

@@ -270,6 +270,10 @@ pub struct AlertFile {
     pub code: Name,
     pub severity: Name,
     pub message: Spanned<String>,
+    /// A named condition: the message is followed by the labels of the other profiles under which
+    /// it holds for the request (R8: the profiles that would count the block positive).
+    #[serde(default)]
+    pub name_profiles_where: Option<Name>,
 }
 
 /// `[[assessment]]`: how the response is classified; the first entry whose `when` holds wins.

@@ -372,6 +372,8 @@ pub struct AlertDef {
     pub code: String,
     pub severity: Severity,
     pub message: Template,
+    /// The message is followed by the labels of the other profiles where this holds.
+    pub name_profiles_where: Option<When>,
 }
 
 #[derive(Debug)]
