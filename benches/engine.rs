@@ -1,6 +1,7 @@
 //! Benchmarks of the pathway engine on the embedded pathway, rotating through the HTTP benchmark's
-//! requests: `evaluate` with and without the trace, writing the answer, parsing, the whole triage
-//! use case, and loading plus validating the default pathway. Run with `cargo bench --bench engine`.
+//! requests: `evaluate` with and without the trace, writing the answer, comparing every profile,
+//! parsing, the whole triage use case, and loading plus validating the default pathway. Run with
+//! `cargo bench --bench engine`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use facet_triage::engine;
@@ -63,6 +64,14 @@ fn evaluate(c: &mut Criterion) {
             let mut body = Vec::with_capacity(8192);
             black_box(engine::answer(pathway, request, *resolved, &mut body));
             black_box(body);
+        },
+    );
+    rotate(
+        c,
+        "compare: every profile (POST /v1/triage/compare's engine work)",
+        &requests,
+        |(request, resolved)| {
+            black_box(engine::compare(pathway, request, resolved.region_slot));
         },
     );
     rotate(c, "parse request", &bodies, |body| {

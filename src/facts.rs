@@ -5,7 +5,9 @@
 //! so a pathway is checked against it at load and evaluation reads facts by index, never by name.
 
 use crate::request::TriageRequest;
-use crate::vocab::{Anesthetic, Duration, Guidance, Procedure, RedFlag, Region, write_number};
+use crate::vocab::{
+    Anesthetic, Duration, Guidance, ModicChanges, Procedure, RedFlag, Region, write_number,
+};
 use std::fmt::Write;
 
 /// What a number measures, so that only like is compared with like.
@@ -121,6 +123,10 @@ fields! {
     PsychosocialRisk = "psychosocial_risk": FactType::Boolean, optional = false;
     SpinalInstability = "spinal_instability": FactType::Boolean, optional = false;
     SacroiliacSigns = "sacroiliac_signs": FactType::Boolean, optional = false;
+    TimeSinceProcedure = "time_since_procedure": FactType::Duration, optional = true;
+    ProcedureHistory = "procedure_history": FactType::Group, optional = true;
+    MyofascialTriggerPoints = "myofascial_trigger_points": FactType::Boolean, optional = false;
+    ModicChanges = "modic_changes": FactType::Choice(ModicChanges::NAMES), optional = true;
 }
 
 /// The value of one fact in one request.
@@ -141,6 +147,9 @@ pub enum Fact {
 #[derive(Debug, Clone)]
 pub struct Facts {
     values: [Fact; Field::COUNT],
+    /// `procedure_history` as count conditions read it: each entry's procedure index and how long
+    /// ago it was, in seconds.
+    pub history: Vec<(usize, f64)>,
     /// The same facts as conditions read them.
     pub readings: Readings,
 }
@@ -208,6 +217,22 @@ impl Facts {
         facts.boolean(Field::PsychosocialRisk, request.psychosocial_risk);
         facts.boolean(Field::SpinalInstability, request.spinal_instability);
         facts.boolean(Field::SacroiliacSigns, request.sacroiliac_signs);
+        if let Some(since) = request.time_since_procedure {
+            facts.duration(Field::TimeSinceProcedure, since);
+        }
+        if let Some(history) = &request.procedure_history {
+            facts.set(Field::ProcedureHistory, Fact::Present, 0.0, 0);
+            facts.history = (history.iter())
+                .map(|entry| (entry.procedure.index(), entry.time_ago.seconds()))
+                .collect();
+        }
+        facts.boolean(
+            Field::MyofascialTriggerPoints,
+            request.myofascial_trigger_points,
+        );
+        if let Some(modic) = request.modic_changes {
+            facts.choice(Field::ModicChanges, modic.index());
+        }
         facts
     }
 
@@ -242,6 +267,7 @@ impl Facts {
     pub fn blank() -> Facts {
         Facts {
             values: [Fact::Absent; Field::COUNT],
+            history: Vec::new(),
             readings: Readings::NONE,
         }
     }
@@ -291,6 +317,7 @@ fn choice_label(field: Field, index: usize) -> &'static str {
         Field::Anesthetic | Field::PreviousAnesthetic => Anesthetic::ALL[index].label(),
         Field::Guidance => Guidance::ALL[index].label(),
         Field::RedFlags => RedFlag::ALL[index].label(),
+        Field::ModicChanges => ModicChanges::ALL[index].label(),
         _ => "",
     }
 }
@@ -377,7 +404,8 @@ mod tests {
             "anesthetic":"lidocaine"},"anesthetic":"bupivacaine","guidance":"fluoroscopy","red_flags":[],
             "pain_duration_months":6,"conservative_care_weeks":12,"recent_imaging":true,
             "rfa_contraindicated":false,"psychosocial_risk":false,"spinal_instability":false,
-            "sacroiliac_signs":false}"#,
+            "sacroiliac_signs":false,"time_since_procedure":{"value":1,"unit":"d"},
+            "procedure_history":[],"myofascial_trigger_points":false,"modic_changes":"type_1"}"#,
         )
         .unwrap();
         let facts = Facts::from_request(&request);

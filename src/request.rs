@@ -6,7 +6,9 @@
 //! value is never repeated, because it is patient data.
 
 use crate::json::{self, Json, SyntaxError, push_pointer_token};
-use crate::vocab::{Anesthetic, Duration, DurationUnit, Guidance, Procedure, RedFlag, Region};
+use crate::vocab::{
+    Anesthetic, Duration, DurationUnit, Guidance, ModicChanges, Procedure, RedFlag, Region,
+};
 use serde::Serialize;
 use std::borrow::Cow;
 use std::fmt;
@@ -43,6 +45,13 @@ pub struct TriageRequest {
     pub psychosocial_risk: bool,
     pub spinal_instability: bool,
     pub sacroiliac_signs: bool,
+    /// Time from the index procedure to this assessment.
+    pub time_since_procedure: Option<Duration>,
+    /// Earlier facet procedures in the same region, not counting the index one.
+    pub procedure_history: Option<Vec<HistoryEntry>>,
+    pub myofascial_trigger_points: bool,
+    /// Modic changes at L3 to S1 (lumbar only).
+    pub modic_changes: Option<ModicChanges>,
     /// Criteria profile id; checked against the pathway when it is resolved.
     pub profile: Option<String>,
     /// Pathway id; checked against the loaded pathways.
@@ -55,6 +64,14 @@ pub struct PreviousBlock {
     pub percent_relief: f64,
     pub relief_duration: Duration,
     pub anesthetic: Option<Anesthetic>,
+}
+
+/// An earlier facet procedure in the same region.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HistoryEntry {
+    pub procedure: Procedure,
+    /// How long before this assessment it was done.
+    pub time_ago: Duration,
 }
 
 /// One offending field.
@@ -124,7 +141,7 @@ const fn index_of(names: &[&str], name: &str) -> usize {
 }
 
 /// Every top-level field the contract defines, in the order they are checked.
-const REQUEST_FIELDS: Fields<20> = fields![
+const REQUEST_FIELDS: Fields<24> = fields![
     "region",
     "procedure",
     "percent_relief",
@@ -143,6 +160,10 @@ const REQUEST_FIELDS: Fields<20> = fields![
     "psychosocial_risk",
     "spinal_instability",
     "sacroiliac_signs",
+    "time_since_procedure",
+    "procedure_history",
+    "myofascial_trigger_points",
+    "modic_changes",
     "profile",
     "pathway",
 ];
@@ -182,7 +203,7 @@ fn not_an_object() -> RequestError {
 /// Checks every field, in the order of [`REQUEST_FIELDS`], then the rules between fields, taking
 /// the values out of `slots`. `errors` holds the unknown and duplicate keys already found.
 fn validate(
-    slots: &mut [Slot<'_>; 20],
+    slots: &mut [Slot<'_>; 24],
     mut errors: Vec<FieldError>,
 ) -> Result<TriageRequest, RequestError> {
     let [
@@ -204,6 +225,10 @@ fn validate(
         psychosocial_risk,
         spinal_instability,
         sacroiliac_signs,
+        time_since_procedure,
+        procedure_history,
+        myofascial_trigger_points,
+        modic_changes,
         profile,
         pathway,
     ] = slots;
@@ -266,6 +291,18 @@ fn validate(
     let sacroiliac_signs = body
         .optional(sacroiliac_signs)
         .map(|(p, v)| boolean(v, &p, body.errors));
+    let time_since_procedure = body
+        .optional(time_since_procedure)
+        .map(|(p, v)| duration(v, &p, body.errors));
+    let procedure_history = body
+        .optional(procedure_history)
+        .map(|(p, v)| history::procedure_history(v, &p, body.errors));
+    let myofascial_trigger_points = body
+        .optional(myofascial_trigger_points)
+        .map(|(p, v)| boolean(v, &p, body.errors));
+    let modic_changes = body
+        .optional(modic_changes)
+        .map(|(p, v)| enumeration(v, &p, ModicChanges::parse, ModicChanges::NAMES, body.errors));
     let profile = body
         .optional(profile)
         .map(|(p, v)| identifier(v, &p, body.errors));
@@ -309,6 +346,20 @@ fn validate(
             "may be true only when region is lumbar",
         ));
     }
+    if let (Some(region), Some(Some(_))) = (region, modic_changes)
+        && region != Region::Lumbar
+    {
+        errors.push(FieldError::new(
+            "/modic_changes",
+            "is only valid when region is lumbar",
+        ));
+    }
+    history::check_timeline(
+        relief_duration,
+        time_since_procedure.flatten(),
+        procedure_history.as_ref().and_then(|h| h.as_deref()),
+        &mut errors,
+    );
 
     if !errors.is_empty() {
         return Err(RequestError::Invalid(errors));
@@ -352,6 +403,10 @@ fn validate(
         psychosocial_risk: psychosocial_risk.flatten().unwrap_or(false),
         spinal_instability: spinal_instability.flatten().unwrap_or(false),
         sacroiliac_signs: sacroiliac_signs.flatten().unwrap_or(false),
+        time_since_procedure: time_since_procedure.flatten(),
+        procedure_history: procedure_history.flatten(),
+        myofascial_trigger_points: myofascial_trigger_points.flatten().unwrap_or(false),
+        modic_changes: modic_changes.flatten(),
         profile: profile.flatten(),
         pathway: pathway.flatten(),
     })
@@ -738,152 +793,8 @@ fn require_duration_with_relief(
     }
 }
 
+mod history;
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    fn invalid(body: &str) -> Vec<FieldError> {
-        match parse(body.as_bytes()) {
-            Err(RequestError::Invalid(errors)) => errors,
-            other => panic!("expected field errors, got {other:?}"),
-        }
-    }
-
-    fn lookup_agrees_with_the_names<const N: usize>(fields: &Fields<N>) {
-        for (index, name) in fields.names.iter().enumerate() {
-            assert_eq!((fields.position)(name), Some(index), "{name}");
-            let mut longer = name.to_string();
-            longer.push('s');
-            for other in [
-                &name[1..],
-                &name[..name.len() - 1],
-                &longer,
-                &name.to_uppercase(),
-            ] {
-                assert_eq!((fields.position)(other), None, "{other}");
-            }
-        }
-        assert_eq!((fields.position)(""), None);
-    }
-
-    #[test]
-    fn each_field_list_finds_exactly_its_names() {
-        lookup_agrees_with_the_names(&REQUEST_FIELDS);
-        lookup_agrees_with_the_names(&DURATION_FIELDS);
-        lookup_agrees_with_the_names(&PREVIOUS_BLOCK_FIELDS);
-        assert_eq!(index_of(&["a", "ab", "b"], "ab"), 1);
-    }
-
-    fn fields(body: &str) -> Vec<String> {
-        invalid(body).into_iter().map(|e| e.field).collect()
-    }
-
-    const MINIMAL: &str = r#"{"region":"lumbar","procedure":"intra_articular_injection","percent_relief":60,
-        "relief_duration":{"value":2,"unit":"wk"},"radicular_symptoms":false"#;
-
-    fn with(extra: &str) -> String {
-        format!("{MINIMAL}{extra}}}")
-    }
-
-    #[test]
-    fn applies_the_contract_defaults() {
-        let request = parse(with("").as_bytes()).unwrap();
-        assert_eq!(request.block_number, 1);
-        assert_eq!(request.guidance, Guidance::Fluoroscopy);
-        assert!(!request.relief_ongoing && !request.recent_imaging && request.red_flags.is_empty());
-        assert_eq!(
-            request.relief_duration,
-            Duration {
-                value: 2.0,
-                unit: DurationUnit::Week
-            }
-        );
-    }
-
-    #[test]
-    fn names_every_offending_field_by_pointer() {
-        let got = fields(
-            r#"{"region":"lumbr","procedure":"intra_articular_injection","percent_relief":-5,
-            "relief_duration":{"value":1,"unit":"years"},"percent_releif":3,"red_flags":["cauda_equina",7]}"#,
-        );
-        assert_eq!(
-            got,
-            [
-                "/percent_releif",
-                "/region",
-                "/percent_relief",
-                "/relief_duration/unit",
-                "/radicular_symptoms",
-                "/red_flags/1"
-            ]
-        );
-    }
-
-    #[test]
-    fn never_echoes_submitted_values() {
-        let errors = invalid(
-            r#"{"region":"lumbar-73.137","procedure":41.29,"percent_relief":173.137,
-            "relief_duration":{"value":-41.29,"unit":"wk"},"radicular_symptoms":"73.137"}"#,
-        );
-        let text = format!("{errors:?}");
-        assert!(
-            !text.contains("73.137") && !text.contains("41.29"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn null_and_duplicates_are_field_errors() {
-        assert_eq!(fields(&with(r#","anesthetic":null"#)), ["/anesthetic"]);
-        assert_eq!(fields(&with(r#","region":"lumbar""#)), ["/region"]);
-        assert_eq!(
-            invalid(&with(r#","region":"lumbar""#))[0].message,
-            "duplicate key"
-        );
-    }
-
-    #[test]
-    fn rejects_fields_that_do_not_fit_the_procedure() {
-        assert_eq!(fields(&with(r#","block_number":2"#)), ["/block_number"]);
-        let mbb = MINIMAL.replace("intra_articular_injection", "medial_branch_block");
-        let previous =
-            r#","previous_block":{"percent_relief":80,"relief_duration":{"value":3,"unit":"h"}}"#;
-        assert_eq!(fields(&format!("{mbb}{previous}}}")), ["/previous_block"]);
-        assert!(parse(format!("{mbb}{previous},\"block_number\":2}}").as_bytes()).is_ok());
-        let cervical = MINIMAL.replace("lumbar", "cervical");
-        assert_eq!(
-            fields(&format!("{cervical},\"sacroiliac_signs\":true}}")),
-            ["/sacroiliac_signs"]
-        );
-        assert!(parse(format!("{cervical},\"sacroiliac_signs\":false}}").as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn relief_needs_a_duration() {
-        let body = MINIMAL.replace(r#""value":2"#, r#""value":0"#);
-        assert_eq!(fields(&format!("{body}}}")), ["/relief_duration/value"]);
-        let no_relief = body.replace(r#""percent_relief":60"#, r#""percent_relief":0"#);
-        assert!(parse(format!("{no_relief}}}").as_bytes()).is_ok());
-    }
-
-    #[test]
-    fn whole_body_errors_point_at_the_root() {
-        assert_eq!(fields("[1, 2]"), [""]);
-        assert!(matches!(
-            parse(b"{\"region\": "),
-            Err(RequestError::Syntax(_))
-        ));
-    }
-
-    #[test]
-    fn red_flags_are_deduplicated_in_vocabulary_order() {
-        let request = parse(
-            with(r#","red_flags":["suspected_fracture","cauda_equina","cauda_equina"]"#).as_bytes(),
-        )
-        .unwrap();
-        assert_eq!(
-            request.red_flags,
-            [RedFlag::CaudaEquina, RedFlag::SuspectedFracture]
-        );
-    }
-}
+pub use history::MAX_HISTORY;

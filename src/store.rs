@@ -283,11 +283,11 @@ mod tests {
     fn a_valid_change_is_swapped_in() {
         let (dir, store) = directory_with(DEFAULT_PATHWAY);
         let before = store.snapshot().default_pathway().digest.clone();
-        let edited = DEFAULT_PATHWAY.replacen("version = \"1.0.0\"", "version = \"1.0.1\"", 1);
+        let edited = DEFAULT_PATHWAY.replacen("version = \"2.0.0\"", "version = \"2.0.1\"", 1);
         std::fs::write(dir.path().join("facet-pain.toml"), edited).unwrap();
         assert_eq!(store.reload(), ReloadOutcome::Replaced);
         let after = store.current();
-        assert_eq!(after.default_pathway().version, "1.0.1");
+        assert_eq!(after.default_pathway().version, "2.0.1");
         assert_ne!(after.default_pathway().digest, before);
         assert_eq!(store.last_failure(), None);
     }
@@ -298,7 +298,7 @@ mod tests {
         let held = store.snapshot();
         std::fs::write(
             dir.path().join("facet-pain.toml"),
-            DEFAULT_PATHWAY.replacen("version = \"1.0.0\"", "version = \"one\"", 1),
+            DEFAULT_PATHWAY.replacen("version = \"2.0.0\"", "version = \"one\"", 1),
         )
         .unwrap();
         let ReloadOutcome::Rejected(failure) = store.reload() else {
@@ -326,31 +326,31 @@ mod tests {
     fn a_set_failing_the_accept_check_is_rejected() {
         let (dir, store) = directory_with(DEFAULT_PATHWAY);
         let store = store.accepting_only(Box::new(|set| {
-            if set.default_pathway().version == "1.0.0" {
+            if set.default_pathway().version == "2.0.0" {
                 Ok(())
             } else {
-                Err("only version 1.0.0 may serve".to_owned())
+                Err("only version 2.0.0 may serve".to_owned())
             }
         }));
-        let edited = DEFAULT_PATHWAY.replacen("version = \"1.0.0\"", "version = \"1.0.1\"", 1);
+        let edited = DEFAULT_PATHWAY.replacen("version = \"2.0.0\"", "version = \"2.0.1\"", 1);
         std::fs::write(dir.path().join("facet-pain.toml"), edited).unwrap();
         assert_eq!(
             store.reload(),
             ReloadOutcome::Rejected(ReloadFailure {
-                errors: vec!["only version 1.0.0 may serve".to_owned()]
+                errors: vec!["only version 2.0.0 may serve".to_owned()]
             })
         );
-        assert_eq!(store.current().default_pathway().version, "1.0.0");
+        assert_eq!(store.current().default_pathway().version, "2.0.0");
     }
 
     #[test]
     fn requests_in_flight_keep_the_set_they_started_with() {
         let (dir, store) = directory_with(DEFAULT_PATHWAY);
         let in_flight = store.snapshot();
-        let edited = DEFAULT_PATHWAY.replacen("version = \"1.0.0\"", "version = \"2.0.0\"", 1);
+        let edited = DEFAULT_PATHWAY.replacen("version = \"2.0.0\"", "version = \"2.0.0\"", 1);
         std::fs::write(dir.path().join("facet-pain.toml"), edited).unwrap();
         store.reload();
-        assert_eq!(in_flight.default_pathway().version, "1.0.0");
+        assert_eq!(in_flight.default_pathway().version, "2.0.0");
         assert_eq!(store.current().default_pathway().version, "2.0.0");
     }
 }

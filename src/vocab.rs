@@ -91,9 +91,19 @@ api_enum! {
     RedFlag {
         CaudaEquina = "cauda_equina" => "suspected cauda equina syndrome",
         ProgressiveNeurologicalDeficit = "progressive_neurological_deficit" => "a progressive neurological deficit",
+        Myelopathy = "myelopathy" => "signs of myelopathy",
         SuspectedInfection = "suspected_infection" => "suspected infection",
         SuspectedMalignancy = "suspected_malignancy" => "suspected malignancy",
         SuspectedFracture = "suspected_fracture" => "suspected fracture",
+    }
+}
+
+api_enum! {
+    /// Modic changes at L3 to S1 on MRI (lumbar only).
+    ModicChanges {
+        None = "none" => "no Modic changes",
+        Type1 = "type_1" => "Modic type 1 changes",
+        Type2 = "type_2" => "Modic type 2 changes",
     }
 }
 

@@ -279,7 +279,12 @@ fn every_answer_shows_direction_against_evidence_and_the_region_codes_the_file_g
             let evidence = avoid["evidence"]
                 .as_array()
                 .expect("avoid carries evidence");
-            let expected: Vec<&(String, String)> = options[id].against[region]
+            let expected: Vec<&(String, String)> = options[id]
+                .against
+                .get(region)
+                .unwrap_or_else(|| {
+                    panic!("{id} is avoided in {region}, a region it does not serve")
+                })
                 .iter()
                 .filter(|(source, _)| cited.contains(&source.as_str()))
                 .collect();

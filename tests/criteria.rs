@@ -1,5 +1,5 @@
 //! Guideline and coverage criteria reported on options, which the vignette format cannot express:
-//! the `cms-lcd` coverage criteria (R7, R9, R15), RFA's unmet criteria under R4, and the spinal cord
+//! the `cms-lcd` coverage criteria (R7, R9, R15), RFA's unmet criteria under R6, and the spinal cord
 //! stimulation criteria under R11.
 
 use facet_triage::pathway::PathwaySet;
@@ -114,7 +114,11 @@ fn discordant_blocks_leave_concordance_unmet() {
 fn ultrasound_guidance_is_not_covered() {
     let response = evaluate(second_block(json!({"guidance": "ultrasound"})));
     assert_eq!(
-        criterion(&response, "radiofrequency-ablation", "cms-image-guidance"),
+        criterion(
+            &response,
+            "diagnostic-medial-branch-block",
+            "cms-image-guidance"
+        ),
         "unmet"
     );
 }
@@ -152,10 +156,10 @@ fn missing_context_reads_unknown_and_profiles_without_coverage_rules_omit_it() {
 }
 
 #[test]
-fn rfa_after_a_partial_intra_articular_response_lists_its_unmet_criteria() {
+fn rfa_after_one_positive_block_under_a_two_block_profile_lists_its_unmet_criteria() {
     let response = evaluate(json!({
-        "region": "lumbar", "procedure": "intra_articular_injection", "radicular_symptoms": false,
-        "percent_relief": 60, "relief_duration": {"value": 2, "unit": "wk"}
+        "region": "lumbar", "procedure": "medial_branch_block", "radicular_symptoms": false,
+        "percent_relief": 90, "relief_duration": {"value": 5, "unit": "h"}
     }));
     assert_eq!(
         criterion(
@@ -190,8 +194,8 @@ fn spinal_cord_stimulation_carries_its_trial_and_psychological_criteria() {
 #[test]
 fn criteria_texts_name_the_profile_thresholds() {
     let asra = evaluate(json!({
-        "region": "cervical", "procedure": "intra_articular_injection", "radicular_symptoms": false,
-        "percent_relief": 60, "relief_duration": {"value": 2, "unit": "wk"}, "profile": "asra-2020"
+        "region": "cervical", "procedure": "medial_branch_block", "radicular_symptoms": false,
+        "percent_relief": 60, "relief_duration": {"value": 5, "unit": "h"}, "profile": "asra-2020"
     }));
     let rfa = asra["options"]
         .as_array()

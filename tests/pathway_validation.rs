@@ -345,7 +345,58 @@ fn malformed_conditions() {
         &text,
         &[(
             "{ present",
-            "a condition needs exactly one of: all, any, not, condition, present, field",
+            "a condition needs exactly one of: all, any, not, condition, present, field, param, count",
+        )],
+    );
+    let text = first_node(r#"when = { param = "good", eq = true }"#);
+    expect(
+        &text,
+        &[("\"good\", eq", "parameter `good` is not a boolean")],
+    );
+    let text = first_node(
+        r#"when = { count = "red_flags", procedures = ["medial_branch_block"], within = { value = 1, unit = "mo" }, le = 1 }"#,
+    );
+    expect(
+        &text,
+        &[(
+            "\"red_flags\"",
+            "`count` counts `procedure_history` entries",
+        )],
+    );
+    let text = first_node(
+        r#"when = { count = "procedure_history", procedures = ["facet_rhizotomy"], within = { value = 1, unit = "mo" }, le = { param = "good" } }"#,
+    );
+    expect(
+        &text,
+        &[
+            (
+                "\"facet_rhizotomy\"",
+                "unknown procedure `facet_rhizotomy`; one of intra_articular_injection, medial_branch_block, radiofrequency_ablation",
+            ),
+            (
+                "{ param = \"good\" }",
+                "parameter `good` must be a plain count value",
+            ),
+        ],
+    );
+    let text = first_node(
+        r#"when = { count = "procedure_history", within = { value = 1, unit = "mo" }, le = 1 }"#,
+    );
+    expect(
+        &text,
+        &[(
+            "{ count",
+            "a count condition has `procedures`, `within`, optionally `plus`, and one of eq, ne, lt, le, gt, ge",
+        )],
+    );
+    let text = first_node(r#"when = { param = "nothing", eq = true }"#);
+    expect(&text, &[("\"nothing\"", "unknown parameter `nothing`")]);
+    let text = first_node(r#"when = { param = "good", ge = 1 }"#);
+    expect(
+        &text,
+        &[(
+            "{ param",
+            "a parameter condition is `{ param = \"id\", eq = true }` (or `ne`, or `false`)",
         )],
     );
     let text = first_node(r#"when = { field = "percent_relief", ge = 1, le = 2 }"#);

@@ -208,13 +208,13 @@ fn edited_thresholds_in_a_copy_of_the_default_pathway_are_obeyed() {
     let original = default_pathway();
     let edited = replace_once(
         &original,
-        r#"{ profiles = ["asipp-2020"], at_least = 80, source = "asipp-2020""#,
-        r#"{ profiles = ["asipp-2020"], at_least = 70, source = "asipp-2020""#,
+        r#"{ profiles = ["asipp-2020", "bmj-2025"], at_least = 80, source = "asipp-2020""#,
+        r#"{ profiles = ["asipp-2020", "bmj-2025"], at_least = 70, source = "asipp-2020""#,
     );
     let edited = replace_once(
         &edited,
-        r#"{ profiles = ["asipp-2020"], at_least = { value = 26, unit = "wk" }"#,
-        r#"{ profiles = ["asipp-2020"], at_least = { value = 20, unit = "wk" }"#,
+        r#"{ profiles = ["asipp-2020", "bmj-2025"], at_least = { value = 26, unit = "wk" }"#,
+        r#"{ profiles = ["asipp-2020", "bmj-2025"], at_least = { value = 20, unit = "wk" }"#,
     );
     let dir = temp_dir("edited-thresholds");
     std::fs::write(dir.join("facet-pain.toml"), edited).unwrap();

@@ -38,11 +38,13 @@ const GUIDANCE: &[&str] = &["fluoroscopy", "ct", "ultrasound", "none"];
 const RED_FLAGS: &[&str] = &[
     "cauda_equina",
     "progressive_neurological_deficit",
+    "myelopathy",
     "suspected_infection",
     "suspected_malignancy",
     "suspected_fracture",
 ];
-const PROFILES: &[&str] = &["asipp-2020", "cms-lcd", "asra-2020"];
+const PROFILES: &[&str] = &["asipp-2020", "cms-lcd", "asra-2020", "bmj-2025"];
+const MODIC: &[&str] = &["none", "type_1", "type_2"];
 
 fn pick(words: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
     prop::sample::select(words)
@@ -114,12 +116,26 @@ fn valid_request() -> impl Strategy<Value = Value> {
         prop::option::of(Just("facet-pain")),
     );
     let flags = prop::array::uniform5(prop::option::of(any::<bool>()));
-    (core, context, flags).prop_map(
+    // time_since_procedure as the relief duration plus some more of its unit; history entries
+    // further back still.
+    let timeline = (
+        prop::option::of(0.0..60.0f64),
+        prop::option::of(prop::collection::vec(
+            (pick(PROCEDURES), 0.0..30.0f64),
+            0..6,
+        )),
+        prop::option::of(pick(MODIC)),
+        prop::option::of(any::<bool>()),
+    );
+    (core, context, flags, timeline).prop_map(
         |(
             ((region, procedure, relief), relief_duration, radicular, ongoing, block, sacroiliac),
             (anesthetic, guidance, red_flags, pain_months, care_weeks, profile, pathway),
             flags,
+            (since_extra, history, modic, trigger_points),
         )| {
+            let relief_value = relief_duration["value"].as_f64().unwrap_or(0.0);
+            let unit = relief_duration["unit"].clone();
             let mut body = Map::new();
             body.insert("region".into(), json!(region));
             body.insert("procedure".into(), json!(procedure));
@@ -151,6 +167,28 @@ fn valid_request() -> impl Strategy<Value = Value> {
             optional("conservative_care_weeks", care_weeks.map(Value::from));
             optional("profile", profile.map(Value::from));
             optional("pathway", pathway.map(Value::from));
+            let since = since_extra.map(|extra| relief_value + extra);
+            optional(
+                "time_since_procedure",
+                since.map(|value| json!({ "value": value, "unit": unit })),
+            );
+            optional(
+                "procedure_history",
+                history.map(|entries| {
+                    (entries.iter())
+                        .map(|(procedure, extra)| {
+                            let ago = since.unwrap_or(relief_value) + extra;
+                            json!({ "procedure": procedure, "time_ago": { "value": ago, "unit": unit } })
+                        })
+                        .collect()
+                }),
+            );
+            // modic_changes: lumbar only.
+            optional(
+                "modic_changes",
+                modic.filter(|_| region == "lumbar").map(Value::from),
+            );
+            optional("myofascial_trigger_points", trigger_points.map(Value::from));
             let names = [
                 "recent_imaging",
                 "rfa_contraindicated",

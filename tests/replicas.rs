@@ -314,18 +314,18 @@ async fn replicas_share(
 
     // A pathway file changed in the shared directory is served by both.
     let text = std::fs::read_to_string(pathways.join(PATHWAY_FILE)).unwrap();
-    let version = "version = \"1.0.0\"";
+    let version = "version = \"2.0.0\"";
     assert!(
         text.contains(version),
         "the fixture's pathway version moved"
     );
-    let changed = text.replacen(version, "version = \"1.0.1-replica\"", 1);
+    let changed = text.replacen(version, "version = \"2.0.1-replica\"", 1);
     change_pathway(pathways, layout, &changed);
     for server in [a, b] {
         client
             .wait_until("both replicas serve the changed pathway", async || {
                 client.get(server, "/v1/pathways").await.json["pathways"][0]["version"]
-                    == "1.0.1-replica"
+                    == "2.0.1-replica"
             })
             .await;
     }

@@ -16,8 +16,12 @@ static PATHWAYS: LazyLock<Arc<PathwaySet>> =
     LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
 
 async fn post(body: String, content_type: Option<&str>) -> (u16, String, Value) {
+    post_to("/v1/triage", body, content_type).await
+}
+
+async fn post_to(path: &str, body: String, content_type: Option<&str>) -> (u16, String, Value) {
     let app = router(AppState::shared(PATHWAYS.clone()));
-    let mut request = Request::post("/v1/triage");
+    let mut request = Request::post(path);
     if let Some(content_type) = content_type {
         request = request.header(header::CONTENT_TYPE, content_type);
     }
@@ -190,6 +194,87 @@ fn check(doc: &Value, expect: &Value) -> Vec<String> {
             bad.push(format!("alert {code} present, must not be"));
         }
     }
+    if let Some(words) = expect.get("summary_any") {
+        let summary = doc["assessment"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
+        if !strings(words)
+            .iter()
+            .any(|word| summary.contains(word.as_str()))
+        {
+            bad.push(format!("summary {summary:?} names none of {words}"));
+        }
+    }
+    if let Some(mentions) = expect.get("alert_mentions").and_then(Value::as_object) {
+        for (code, words) in mentions {
+            let messages: Vec<String> = (doc["alerts"].as_array().into_iter().flatten())
+                .filter(|alert| alert["code"] == code.as_str())
+                .map(|alert| alert["message"].as_str().unwrap_or_default().to_lowercase())
+                .collect();
+            for word in strings(words) {
+                if !messages.iter().any(|m| m.contains(&word.to_lowercase())) {
+                    bad.push(format!(
+                        "alert {code} does not mention {word:?}: {messages:?}"
+                    ));
+                }
+            }
+        }
+    }
+    for (key, wanted) in [
+        ("criteria_any_status", true),
+        ("criteria_none_status", false),
+    ] {
+        for (id, status) in expect
+            .get(key)
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            let any = (options.iter())
+                .filter(|o| o["id"] == id.as_str())
+                .flat_map(|o| o["criteria"].as_array().cloned().unwrap_or_default())
+                .any(|c| c["status"] == *status);
+            if any != wanted {
+                bad.push(format!("{id}: {key} {status} does not hold"));
+            }
+        }
+    }
+    for (code, words) in (expect.get("alert_not_mentions").and_then(Value::as_object))
+        .into_iter()
+        .flatten()
+    {
+        for alert in (doc["alerts"].as_array().into_iter().flatten()).filter(|a| a["code"] == *code)
+        {
+            let message = alert["message"].as_str().unwrap_or_default().to_lowercase();
+            for word in strings(words) {
+                if message.contains(&word.to_lowercase()) {
+                    bad.push(format!("alert {code} mentions {word:?}"));
+                }
+            }
+        }
+    }
+    // { option id: { criterion id: status } }
+    if let Some(by_option) = expect.get("criterion_status").and_then(Value::as_object) {
+        for (id, wanted) in by_option {
+            let criteria = options
+                .iter()
+                .find(|o| o["id"] == id.as_str())
+                .map(|o| o["criteria"].clone());
+            for (criterion, status) in wanted.as_object().into_iter().flatten() {
+                let got = criteria.as_ref().and_then(|c| {
+                    (c.as_array().into_iter().flatten())
+                        .find(|x| x["id"] == criterion.as_str())
+                        .map(|x| x["status"].clone())
+                });
+                if got.as_ref() != Some(status) {
+                    bad.push(format!(
+                        "{id}: criterion {criterion} is {got:?}, expected {status}"
+                    ));
+                }
+            }
+        }
+    }
     if let Some(levels) = expect.get("evidence_level").and_then(Value::as_object) {
         for (id, level) in levels {
             let got = options
@@ -200,6 +285,68 @@ fn check(doc: &Value, expect: &Value) -> Vec<String> {
                 bad.push(format!("{id} evidence level {got:?}, expected {level}"));
             }
         }
+    }
+    bad
+}
+
+/// Every problem with the answer of `POST /v1/triage/compare` to one vignette.
+async fn check_compare(vignette: &Value) -> Vec<String> {
+    let (status, text, doc) = post_to(
+        "/v1/triage/compare",
+        vignette["request"].to_string(),
+        Some("application/json"),
+    )
+    .await;
+    if status != 200 {
+        return vec![format!("compare status {status}: {text}")];
+    }
+    let expect = &vignette["expect"];
+    let mut bad = Vec::new();
+    let entries = doc["profiles"].as_array().cloned().unwrap_or_default();
+    let entry = |profile: &str| entries.iter().find(|e| e["profile"] == profile).cloned();
+    for (profile, top) in expect
+        .get("profile_top")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let got = entry(profile).map(|e| e["options"][0].clone());
+        if got.as_ref() != Some(top) {
+            bad.push(format!("{profile}: top option {got:?}, expected {top}"));
+        }
+    }
+    for (profile, ids) in (expect
+        .get("profile_avoid_include")
+        .and_then(Value::as_object))
+    .into_iter()
+    .flatten()
+    {
+        let avoid = entry(profile)
+            .map(|e| strings(&e["avoid"]))
+            .unwrap_or_default();
+        for id in strings(ids) {
+            if !avoid.contains(&id) {
+                bad.push(format!("{profile}: {id} not in avoid"));
+            }
+        }
+    }
+    let listed: Vec<String> = (doc["disagreements"].as_array().into_iter().flatten())
+        .map(|d| d["option"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    for id in strings(&expect["disagreement_include"]) {
+        if !listed.contains(&id) {
+            bad.push(format!("no disagreement listed for {id}"));
+        }
+    }
+    for id in strings(&expect["disagreement_exclude"]) {
+        if listed.contains(&id) {
+            bad.push(format!("disagreement listed for {id}, must not be"));
+        }
+    }
+    if let Some(differs) = expect.get("first_option_differs")
+        && doc["first_option_differs"] != *differs
+    {
+        bad.push(format!("first_option_differs is not {differs}"));
     }
     bad
 }
@@ -215,6 +362,12 @@ async fn run_file(path: &Path) -> (usize, Vec<String>) {
             vignette["rules"].as_array().is_some_and(|r| !r.is_empty()),
             "{id}: a vignette names its rules"
         );
+        if vignette["compare"] == true {
+            for problem in check_compare(vignette).await {
+                failures.push(format!("{id}: {problem}"));
+            }
+            continue;
+        }
         let (status, text, doc) =
             post(vignette["request"].to_string(), Some("application/json")).await;
         if status != 200 {
@@ -237,7 +390,11 @@ async fn run_file(path: &Path) -> (usize, Vec<String>) {
             .get("content_type")
             .and_then(Value::as_str)
             .unwrap_or("application/json");
-        let (status, text, _) = post(raw, Some(content_type)).await;
+        let path = case
+            .get("path")
+            .and_then(Value::as_str)
+            .unwrap_or("/v1/triage");
+        let (status, text, _) = post_to(path, raw, Some(content_type)).await;
         if let Some(expected) = case.get("status").and_then(Value::as_u64)
             && u64::from(status) != expected
         {

@@ -2,7 +2,7 @@
 //! profile's assessment, option ids, avoid ids and alert codes, and the options one profile offers
 //! while another avoids them. Generic over the pathway's profiles: no profile id is known here.
 
-use super::{AssessmentOut, Decision, PathwayRef, decide};
+use super::{AssessmentOut, Decision, PathwayRef, disagree};
 use crate::facts::Facts;
 use crate::pathway::Pathway;
 use crate::pathway::condition::Context;
@@ -52,12 +52,17 @@ pub fn compare<'a>(
     region_slot: usize,
 ) -> Comparison<'a> {
     let facts = Facts::from_request(request);
-    let decisions: Vec<(Context, Decision)> = (0..pathway.profiles.len())
-        .map(|profile| {
-            let ctx = Context::new(pathway, &facts, profile, region_slot);
-            let mut decision = Decision::new();
-            decide::<false>(pathway, &ctx, None, &mut decision);
-            (ctx, decision)
+    // Each profile is walked once; the disagreement alerts (R26) are read from the same walks.
+    let mut decisions = disagree::every_profile(pathway, &facts, region_slot);
+    disagree::for_every_profile(pathway, &mut decisions);
+    let decisions: Vec<(Context, Decision)> = decisions
+        .into_iter()
+        .enumerate()
+        .map(|(profile, decision)| {
+            (
+                Context::new(pathway, &facts, profile, region_slot),
+                decision,
+            )
         })
         .collect();
 

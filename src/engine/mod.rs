@@ -6,6 +6,7 @@
 //! Ranking orders by priority, then the strength of `evidence[0]`, then invasiveness, then id.
 
 mod compare;
+mod disagree;
 mod response;
 mod write;
 
@@ -117,7 +118,9 @@ fn decide<'a, const TRACED: bool>(
                 }
             }
             for (avoid_index, avoid) in walk.avoids(node.avoids).iter().enumerate() {
-                if !walk.holds(avoid.when, ctx) {
+                // An option the request's region does not serve is neither offered nor avoided:
+                // telling a clinician to avoid a procedure that does not exist there misleads.
+                if walk.tie_order(avoid.option, slot).is_none() || !walk.holds(avoid.when, ctx) {
                     continue;
                 }
                 let option = avoid.option as usize;
@@ -337,6 +340,13 @@ pub fn evaluate<'a>(
         Some(steps) => decide::<true>(pathway, &ctx, Some(steps), &mut decision),
         None => decide::<false>(pathway, &ctx, None, &mut decision),
     }
+    let disagreement = disagree::for_answer(
+        pathway,
+        &facts,
+        resolved.profile,
+        resolved.region_slot,
+        &mut decision,
+    );
     let slot = resolved.region_slot;
     let row = ctx.row();
     let source_id = |source: &usize| pathway.sources[*source].id.as_str();
@@ -400,14 +410,7 @@ pub fn evaluate<'a>(
     let alerts = decision
         .alerts
         .iter()
-        .map(|alert| {
-            let definition = &pathway.alerts[*alert];
-            AlertOut {
-                severity: definition.severity,
-                code: &definition.code,
-                message: definition.message.to_string(&ctx),
-            }
-        })
+        .map(|alert| alert_out(pathway, &ctx, *alert, disagreement.as_deref()))
         .collect();
 
     let entry = &pathway.assessments[decision.assessment];
@@ -451,13 +454,57 @@ pub fn answer<'a>(
     let ctx = context(pathway, &facts, resolved);
     let mut decision = Decision::new();
     decide::<false>(pathway, &ctx, None, &mut decision);
-    write::answer(&ctx, &decision, out);
+    let disagreement = disagree::for_answer(
+        pathway,
+        &facts,
+        resolved.profile,
+        resolved.region_slot,
+        &mut decision,
+    );
+    write::answer(&ctx, &decision, disagreement.as_deref(), out);
     Answered {
         top_option: decision
             .ranked
             .first()
             .map(|pick| pathway.options[pick.option].id.as_str()),
         profile: &pathway.profiles[resolved.profile].id,
+    }
+}
+
+/// An alert as the response states it; the disagreement alert's message is followed by the
+/// disagreements.
+fn alert_out<'a>(
+    pathway: &'a Pathway,
+    ctx: &Context,
+    alert: usize,
+    disagreement: Option<&str>,
+) -> AlertOut<'a> {
+    let definition = &pathway.alerts[alert];
+    let mut message = definition.message.to_string(ctx);
+    if let Some(text) = disagreement
+        && pathway.disagreement_alert == Some(alert)
+    {
+        message.push(' ');
+        message.push_str(text);
+    }
+    if let Some(when) = &definition.name_profiles_where {
+        let labels: Vec<&str> = (0..pathway.profiles.len())
+            .filter(|profile| *profile != ctx.profile)
+            .filter(|profile| {
+                when.holds(&Context::new(pathway, ctx.facts, *profile, ctx.region_slot))
+            })
+            .map(|profile| pathway.profiles[profile].label.as_str())
+            .collect();
+        if !labels.is_empty() {
+            message.push(' ');
+            message.push_str(&labels.join(", "));
+            message.push('.');
+        }
+    }
+    AlertOut {
+        severity: definition.severity,
+        code: &definition.code,
+        message,
     }
 }
 

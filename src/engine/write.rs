@@ -3,13 +3,19 @@
 //! ranks, criterion statuses and the words that name the patient's facts are written per request.
 //! The bytes are exactly what serde_json writes for [`super::TriageResponse`]; the tests compare both.
 
-use super::{Decision, criterion_status};
+use super::{Decision, alert_out, criterion_status};
 use crate::escape;
 use crate::facts::{Field, write_fact};
 use crate::pathway::Fill;
 use crate::pathway::condition::Context;
 
-pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
+/// `disagreement` follows the message of the pathway's disagreement alert when it is raised.
+pub(super) fn answer(
+    ctx: &Context,
+    decision: &Decision,
+    disagreement: Option<&str>,
+    out: &mut Vec<u8>,
+) {
     let json = &ctx.pathway.response_json;
     let row = ctx.row();
     let mut named = Named([None; Field::COUNT]);
@@ -39,6 +45,16 @@ pub(super) fn answer(ctx: &Context, decision: &Decision, out: &mut Vec<u8>) {
     for (position, alert) in decision.alerts.iter().enumerate() {
         if position > 0 {
             out.push(b',');
+        }
+        let appended = (disagreement.is_some() && ctx.pathway.disagreement_alert == Some(*alert))
+            || ctx.pathway.alerts[*alert].name_profiles_where.is_some();
+        if appended {
+            // Serializing plain data into a Vec cannot fail.
+            let _ = serde_json::to_writer(
+                &mut *out,
+                &alert_out(ctx.pathway, ctx, *alert, disagreement),
+            );
+            continue;
         }
         json.write(json.alert(*alert, row), out, |out, fill| {
             named.write_fill(ctx, 0, out, fill)

@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::{AppState, BODY_LIMIT, BodyError, buffers, is_json, read_body};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
-use crate::vocab::{Anesthetic, DurationUnit, Guidance, Procedure, RedFlag, Region};
+use crate::vocab::{Anesthetic, DurationUnit, Guidance, ModicChanges, Procedure, RedFlag, Region};
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -113,7 +113,9 @@ pub struct TraceParam {
 /// A triage request (contract section 4.1). Beyond this schema, the server rejects with `422`:
 /// `relief_duration.value` of 0 when `percent_relief` is above 0 (also inside `previous_block`);
 /// `block_number` or `previous_block` unless `procedure` is `medial_branch_block`; `previous_block`
-/// unless `block_number` is 2; `sacroiliac_signs: true` outside the lumbar region; a relief duration over
+/// unless `block_number` is 2; `sacroiliac_signs: true` or `modic_changes` outside the lumbar region;
+/// `relief_duration` longer than `time_since_procedure`; a `procedure_history` entry less long ago
+/// than `time_since_procedure`; a relief duration over
 /// 100 years; a `profile` or `pathway` that is not loaded (see `GET /v1/pathways`); a duplicate key.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -132,8 +134,9 @@ pub struct TriageRequestSchema {
     /// Dermatomal pain radiating below the knee (lumbar) or below the elbow (cervical), or a
     /// radicular deficit.
     pub radicular_symptoms: bool,
-    /// Medial branch block only: 2 is the confirmatory (comparative) block.
-    #[schema(required = false, minimum = 1, maximum = 2, default = 1)]
+    /// Medial branch block only: 2 is the confirmatory (comparative) block; 1 when left out. No
+    /// default is declared, as the field is invalid for the other procedures.
+    #[schema(required = false, minimum = 1, maximum = 2)]
     pub block_number: u8,
     #[schema(required = false)]
     pub previous_block: PreviousBlockSchema,
@@ -164,6 +167,20 @@ pub struct TriageRequestSchema {
     /// Pain below L5 with at least 3 positive sacroiliac provocation tests (lumbar only).
     #[schema(required = false, default = false)]
     pub sacroiliac_signs: bool,
+    /// Time from the index procedure to this assessment; at least `relief_duration`.
+    #[schema(required = false)]
+    pub time_since_procedure: DurationSchema,
+    /// Earlier facet procedures in the same region, not counting the index one; each at least
+    /// `time_since_procedure` ago.
+    #[schema(required = false, max_items = 50)]
+    pub procedure_history: Vec<HistoryEntrySchema>,
+    /// Myofascial trigger points found on examination.
+    #[schema(required = false, default = false)]
+    pub myofascial_trigger_points: bool,
+    /// Modic changes at L3 to S1 on MRI (lumbar only). No default is declared, as the field is
+    /// invalid for the other regions.
+    #[schema(required = false)]
+    pub modic_changes: ModicChanges,
     /// Criteria profile id; the pathway's default profile when left out.
     #[schema(required = false, min_length = 1, max_length = 64)]
     pub profile: String,
@@ -180,6 +197,16 @@ pub struct DurationSchema {
     #[schema(minimum = 0)]
     pub value: f64,
     pub unit: DurationUnit,
+}
+
+/// An earlier facet procedure in the same region.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = HistoryEntry)]
+pub struct HistoryEntrySchema {
+    pub procedure: Procedure,
+    /// How long before this assessment it was done.
+    pub time_ago: DurationSchema,
 }
 
 /// The first block's result, given with a confirmatory (second) medial branch block.

@@ -3,6 +3,10 @@
 //! Every check runs and every error is kept, each with the position of the offending name, so one
 //! `validate` run lists all that is wrong with a file. Names are resolved to indices here once.
 
+mod count;
+mod flag;
+
+use super::condition::CountSpec;
 use super::condition::{BoundTest, Condition, Op, Operand, Scope};
 use super::error::{LoadErrors, Positions};
 use super::file::{self, ConditionFile, Name, PathwayFile};
@@ -70,6 +74,8 @@ struct Compiler {
     named_spans: Vec<Range<usize>>,
     named_compiled: Vec<Option<Option<Condition>>>,
     named_in_progress: Vec<bool>,
+    /// The count conditions compiled so far, as [`Condition::Count`] indexes them.
+    counts: Vec<CountSpec>,
 }
 
 impl Names for Compiler {
@@ -372,7 +378,9 @@ impl Compiler {
 
         self.alerts = self.register(
             "alert",
-            &file.alerts.iter().map(|a| &a.code).collect::<Vec<_>>(),
+            &(file.alerts.iter())
+                .map(|a| a.id.as_ref().unwrap_or(&a.code))
+                .collect::<Vec<_>>(),
         );
         let alerts: Vec<AlertDef> = file
             .alerts
@@ -385,16 +393,35 @@ impl Compiler {
                     Severity::NAMES,
                 );
                 let message = self.template(&alert.message, true);
+                let name_profiles_where = match &alert.name_profiles_where {
+                    Some(name) => {
+                        let conditions = std::mem::take(&mut self.named_conditions);
+                        let index = self.lookup(&conditions, "condition", name);
+                        self.named_conditions = conditions;
+                        Some(When::new(self.named_condition(index?)?))
+                    }
+                    None => None,
+                };
                 Some(AlertDef {
                     code: alert.code.get_ref().clone(),
                     severity: severity?,
                     message: message?,
+                    name_profiles_where,
                 })
             })
             .collect();
 
         let assessments = self.assessments(&file.assessment, meta);
         let (nodes, start) = self.nodes(&file.nodes, &meta.start);
+        let disagreement_alert = match &meta.disagreement_alert {
+            Some(name) => {
+                let alert_map = std::mem::take(&mut self.alerts);
+                let found = self.lookup(&alert_map, "alert", name);
+                self.alerts = alert_map;
+                found
+            }
+            None => None,
+        };
 
         let digest = format!("sha256:{:x}", Sha256::digest(text.as_bytes()));
         let mut pathway = Pathway {
@@ -431,6 +458,8 @@ impl Compiler {
             criteria,
             options,
             alerts,
+            disagreement_alert,
+            counts: std::mem::take(&mut self.counts),
             assessments,
             nodes,
             start: start?,
@@ -797,13 +826,21 @@ impl Compiler {
             c.condition.is_some(),
             c.present.is_some(),
             c.field.is_some(),
+            c.param.is_some(),
+            c.count.is_some(),
         ];
         if forms.iter().filter(|f| **f).count() != 1 {
             self.error(
                 span,
-                "a condition needs exactly one of: all, any, not, condition, present, field",
+                "a condition needs exactly one of: all, any, not, condition, present, field, param, count",
             );
             return None;
+        }
+        if let Some(name) = &c.param {
+            return self.flag(span, name, c);
+        }
+        if c.count.is_some() {
+            return self.count(span, c);
         }
         if c.field.is_none() {
             let operators = [&c.eq, &c.ne, &c.lt, &c.le, &c.gt, &c.ge]
@@ -864,6 +901,20 @@ impl Compiler {
         let name = c.field.as_ref()?;
         let field = self.field(name)?;
         self.comparison(span, field, c)
+    }
+
+    /// Whose parameter values a test reads: the request's profile, `"any"` profile or a named one.
+    fn scope(&mut self, in_profile: Option<&Name>) -> Option<Scope> {
+        Some(match in_profile {
+            None => Scope::Current,
+            Some(name) if name.get_ref() == "any" => Scope::AnyProfile,
+            Some(name) => {
+                let profiles = std::mem::take(&mut self.profiles);
+                let found = self.lookup(&profiles, "profile", name);
+                self.profiles = profiles;
+                Scope::Profile(found?)
+            }
+        })
     }
 
     fn field(&mut self, name: &Name) -> Option<Field> {
@@ -956,16 +1007,7 @@ impl Compiler {
                 );
                 return None;
             }
-            let scope = match &c.in_profile {
-                None => Scope::Current,
-                Some(name) if name.get_ref() == "any" => Scope::AnyProfile,
-                Some(name) => {
-                    let profiles = std::mem::take(&mut self.profiles);
-                    let found = self.lookup(&profiles, "profile", name);
-                    self.profiles = profiles;
-                    Scope::Profile(found?)
-                }
-            };
+            let scope = self.scope(c.in_profile.as_ref())?;
             return Some(Condition::Meets {
                 field,
                 param,

@@ -114,6 +114,50 @@ pub enum Condition {
         field: Field,
         mask: u32,
     },
+    /// A count of `procedure_history` entries ([`Pathway::counts`] holds it).
+    Count(usize),
+    /// A boolean parameter of the request's profile and region has this value.
+    Flag {
+        param: usize,
+        value: bool,
+        scope: Scope,
+    },
+}
+
+/// How many `procedure_history` entries of `procedures` (a bit per procedure) lie at most `within`
+/// ago, plus `plus`, compared with `rhs`. False when the request has no `procedure_history`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CountSpec {
+    pub procedures: u32,
+    /// A duration in seconds, or a duration parameter.
+    pub within: Operand,
+    pub plus: f64,
+    pub op: Op,
+    /// A number, or a count parameter.
+    pub rhs: Operand,
+}
+
+impl CountSpec {
+    pub fn holds(&self, ctx: &Context) -> bool {
+        if ctx.facts.get(Field::ProcedureHistory) == Fact::Absent {
+            return false;
+        }
+        let value = |operand: &Operand| match operand {
+            Operand::Number(v) | Operand::Duration(v) => Some(*v),
+            Operand::Param(param) => match ctx.param(*param) {
+                ParamValue::Number(v) | ParamValue::Duration(v, _) => Some(*v),
+                _ => None,
+            },
+            _ => None,
+        };
+        let (Some(within), Some(limit)) = (value(&self.within), value(&self.rhs)) else {
+            return false;
+        };
+        let count = (ctx.facts.history.iter())
+            .filter(|(procedure, ago)| self.procedures & (1 << procedure) != 0 && *ago <= within)
+            .count();
+        self.op.holds(count as f64 + self.plus, limit)
+    }
 }
 
 /// Everything a condition may read during one evaluation.
@@ -238,6 +282,22 @@ impl Condition {
                 Fact::Choice(index) => mask & (1 << index) != 0,
                 _ => false,
             },
+            Condition::Count(spec) => ctx.pathway.counts[*spec].holds(ctx),
+            Condition::Flag {
+                param,
+                value,
+                scope,
+            } => {
+                let holds = |profile: usize| {
+                    matches!(ctx.pathway.param_value(profile, ctx.region_slot, *param),
+                        ParamValue::Boolean(flag) if flag == value)
+                };
+                match scope {
+                    Scope::Current => holds(ctx.profile),
+                    Scope::Profile(profile) => holds(*profile),
+                    Scope::AnyProfile => (0..ctx.pathway.profiles.len()).any(holds),
+                }
+            }
             Condition::AnyOf { field, mask } => match ctx.facts.get(*field) {
                 Fact::ChoiceSet(bits) => bits & mask != 0,
                 _ => false,
@@ -262,6 +322,8 @@ impl Condition {
                     out.push(*other);
                 }
             }
+            Condition::Flag { .. } => {}
+            Condition::Count(_) => out.push(Field::ProcedureHistory),
         }
     }
 
@@ -273,6 +335,7 @@ impl Condition {
             }
             Condition::Not(inner) => inner.collect_params(out),
             Condition::Meets { param, .. }
+            | Condition::Flag { param, .. }
             | Condition::Compare {
                 rhs: Operand::Param(param),
                 ..
@@ -358,6 +421,44 @@ impl Condition {
             }
             Condition::OneOf { field, mask } => {
                 let _ = write!(out, "{} in [{}]", field.name(), choices(*field, *mask));
+            }
+            Condition::Count(spec) => {
+                let spec = &pathway.counts[*spec];
+                let _ = write!(
+                    out,
+                    "count of procedure_history [{}] within ",
+                    choices(Field::Procedure, spec.procedures)
+                );
+                let operand = |operand: &Operand, out: &mut String| match operand {
+                    Operand::Param(param) => out.push_str(&pathway.parameters[*param].id),
+                    Operand::Duration(seconds) => {
+                        let _ = crate::vocab::write_number(out, seconds / 86_400.0);
+                        out.push_str(" d");
+                    }
+                    Operand::Number(value) => {
+                        let _ = crate::vocab::write_number(out, *value);
+                    }
+                    _ => {}
+                };
+                operand(&spec.within, out);
+                out.push_str(" + ");
+                let _ = crate::vocab::write_number(out, spec.plus);
+                let _ = write!(out, " {} ", spec.op.symbol());
+                operand(&spec.rhs, out);
+            }
+            Condition::Flag {
+                param,
+                value,
+                scope,
+            } => {
+                let _ = write!(out, "{} = {value}", pathway.parameters[*param].id);
+                match scope {
+                    Scope::Current => {}
+                    Scope::AnyProfile => out.push_str(" (any profile)"),
+                    Scope::Profile(profile) => {
+                        let _ = write!(out, " ({})", pathway.profiles[*profile].id);
+                    }
+                }
             }
             Condition::AnyOf { field, mask } => {
                 let _ = write!(

@@ -51,6 +51,10 @@ pub struct Metadata {
     pub disclaimer: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// The alert raised when another profile avoids an option this answer offers, or offers one it
+    /// avoids; its message is followed by those options and the profiles on each side.
+    #[serde(default)]
+    pub disagreement_alert: Option<Name>,
 }
 
 /// `[[sources]]`: a citable document.
@@ -149,6 +153,14 @@ pub struct ConditionFile {
     pub present: Option<Name>,
     /// The field compared by one of the operators below.
     pub field: Option<Name>,
+    /// A boolean parameter of the request's profile and region, tested with `eq` or `ne`.
+    pub param: Option<Name>,
+    /// Counts `procedure_history` entries of `procedures` within `within`, plus `plus`, compared
+    /// with one of the operators.
+    pub count: Option<Name>,
+    pub procedures: Option<Vec<Name>>,
+    pub within: Option<Spanned<toml::Value>>,
+    pub plus: Option<Spanned<toml::Value>>,
     pub eq: Option<Spanned<toml::Value>>,
     pub ne: Option<Spanned<toml::Value>>,
     pub lt: Option<Spanned<toml::Value>>,
@@ -262,9 +274,17 @@ pub struct EvidenceFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertFile {
+    /// How nodes name this alert; its `code` when left out. Variants of one code (a severity or
+    /// message per case) have ids of their own.
+    #[serde(default)]
+    pub id: Option<Name>,
     pub code: Name,
     pub severity: Name,
     pub message: Spanned<String>,
+    /// A named condition: the message is followed by the labels of the other profiles under which
+    /// it holds for the request (R8: the profiles that would count the block positive).
+    #[serde(default)]
+    pub name_profiles_where: Option<Name>,
 }
 
 /// `[[assessment]]`: how the response is classified; the first entry whose `when` holds wins.

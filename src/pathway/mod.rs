@@ -42,6 +42,10 @@ pub struct Pathway {
     pub digest: String,
     pub description: Option<String>,
     pub disclaimer: String,
+    /// The alert R26 raises when profiles disagree about an option (see [`file::Metadata`]).
+    pub disagreement_alert: Option<usize>,
+    /// The count conditions ([`condition::Condition::Count`] indexes them).
+    pub counts: Vec<condition::CountSpec>,
     /// Regions served, in file order; a region's position here is its "slot".
     pub regions: Vec<Region>,
     pub default_profile: usize,
@@ -380,6 +384,8 @@ pub struct AlertDef {
     pub code: String,
     pub severity: Severity,
     pub message: Template,
+    /// The message is followed by the labels of the other profiles where this holds.
+    pub name_profiles_where: Option<When>,
 }
 
 #[derive(Debug)]

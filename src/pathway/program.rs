@@ -60,6 +60,14 @@ enum Test {
         op: Op,
         param: usize,
     },
+    /// A count of `procedure_history` entries ([`super::Pathway::counts`] holds it).
+    Count(usize),
+    /// A boolean parameter of the request's row has this value.
+    Flag {
+        param: usize,
+        value: bool,
+        scope: Scope,
+    },
     /// A number or duration against a parameter's bounds.
     Bounds {
         field: Field,
@@ -166,6 +174,16 @@ fn emit(condition: &Condition, on_true: Target, on_false: Target, steps: &mut Ve
             })
         }
         Condition::Compare { field, op, rhs } => push(compare(*field, *op, rhs)),
+        Condition::Count(spec) => push(Test::Count(*spec)),
+        Condition::Flag {
+            param,
+            value,
+            scope,
+        } => push(Test::Flag {
+            param: *param,
+            value: *value,
+            scope: *scope,
+        }),
         // Only a number or a duration meets bounds.
         Condition::Meets { field, .. }
             if !matches!(field.fact_type(), FactType::Number(_) | FactType::Duration) =>
@@ -257,6 +275,26 @@ impl Test {
             Test::Param { field, op, param } => {
                 readings.given & bit(field) != 0
                     && param_holds(op, value(field), &ctx.params[param])
+            }
+            Test::Count(spec) => ctx.pathway.counts[spec].holds(ctx),
+            Test::Flag {
+                param,
+                value,
+                scope: Scope::Current,
+            } => matches!(ctx.params[param], ParamValue::Boolean(flag) if flag == value),
+            Test::Flag {
+                param,
+                value,
+                scope,
+            } => {
+                let holds = |profile| {
+                    let row = ctx.pathway.row_params(profile, ctx.region_slot);
+                    matches!(row[param], ParamValue::Boolean(flag) if flag == value)
+                };
+                match scope {
+                    Scope::Profile(profile) => holds(profile),
+                    _ => (0..ctx.pathway.profiles.len()).any(holds),
+                }
             }
             Test::Bounds {
                 field,

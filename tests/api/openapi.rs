@@ -109,6 +109,9 @@ fn full_request() -> Value {
         "anesthetic": "bupivacaine", "guidance": "fluoroscopy", "red_flags": [], "pain_duration_months": 6,
         "conservative_care_weeks": 12, "recent_imaging": true, "rfa_contraindicated": false,
         "psychosocial_risk": false, "spinal_instability": false, "sacroiliac_signs": false,
+        "time_since_procedure": {"value": 1, "unit": "d"},
+        "procedure_history": [{"procedure": "medial_branch_block", "time_ago": {"value": 2, "unit": "wk"}}],
+        "myofascial_trigger_points": false, "modic_changes": "none",
         "profile": "cms-lcd", "pathway": "facet-pain"
     })
 }
@@ -242,5 +245,41 @@ async fn the_cds_hooks_routes_are_described_with_operation_outcomes() {
             document["components"]["schemas"][schema].is_object(),
             "{schema}"
         );
+    }
+}
+
+/// A generated client that fills in declared defaults must not produce a `422`: fields invalid for
+/// some procedures or regions declare none, and the defaults that are declared give a valid request.
+#[tokio::test]
+async fn declared_defaults_never_make_a_request_invalid() {
+    let document = document().await;
+    let properties = &document["components"]["schemas"]["TriageRequest"]["properties"];
+    for field in ["block_number", "previous_block", "modic_changes"] {
+        assert!(
+            properties[field].get("default").is_none(),
+            "{field} declares a default"
+        );
+    }
+    let app = app();
+    for procedure in [
+        "intra_articular_injection",
+        "medial_branch_block",
+        "radiofrequency_ablation",
+    ] {
+        for region in ["lumbar", "cervical", "thoracic"] {
+            let mut request = json!({
+                "region": region, "procedure": procedure, "percent_relief": 60,
+                "relief_duration": {"value": 2, "unit": "wk"}, "radicular_symptoms": false
+            });
+            for (field, schema) in properties.as_object().unwrap() {
+                if let Some(default) = schema.get("default")
+                    && request.get(field).is_none()
+                {
+                    request[field] = default.clone();
+                }
+            }
+            let answer = triage(&app, request.to_string()).await;
+            assert_eq!(answer.status, 200, "{request}: {}", answer.text());
+        }
     }
 }

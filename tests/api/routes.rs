@@ -111,7 +111,7 @@ async fn the_pathway_list_names_each_pathway_with_its_profiles() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(profiles, ["asipp-2020", "cms-lcd", "asra-2020"]);
+    assert_eq!(profiles, ["asipp-2020", "cms-lcd", "asra-2020", "bmj-2025"]);
     assert_eq!(pathway["default_profile"], "asipp-2020");
 }
 

@@ -8,15 +8,15 @@ use std::sync::{Arc, Mutex};
 
 const FILE: &str = "facet-pain.toml";
 
-/// Version B: version 1.0.1 with a changed threshold.
+/// Version B: version 2.0.1 with a changed threshold.
 fn version_b(a: &str) -> String {
     let threshold = "at_least = 80, source = \"asipp-2020\"";
     assert!(a.contains(threshold), "the threshold to change is gone");
     let b = a
-        .replacen("version = \"1.0.0\"", "version = \"1.0.1\"", 1)
+        .replacen("version = \"2.0.0\"", "version = \"2.0.1\"", 1)
         .replacen(threshold, "at_least = 75, source = \"asipp-2020\"", 1);
     assert!(
-        b.contains("version = \"1.0.1\""),
+        b.contains("version = \"2.0.1\""),
         "the version line is gone"
     );
     b
@@ -100,7 +100,7 @@ fn load(server_addr: std::net::SocketAddr, stop: &AtomicBool, tally: &Tally) {
 fn valid_versions_swap_under_load_and_an_invalid_file_never_serves() {
     let a = pathway_text();
     let b = version_b(&a);
-    let invalid = a.replacen("version = \"1.0.0\"", "version = \"one\"", 1);
+    let invalid = a.replacen("version = \"2.0.0\"", "version = \"one\"", 1);
     let (digest_a, digest_b, digest_invalid) = (
         digest(a.as_bytes()),
         digest(b.as_bytes()),
@@ -179,7 +179,7 @@ fn valid_versions_swap_under_load_and_an_invalid_file_never_serves() {
     assert_eq!(document.header("x-pathway-digest"), Some(digest_b.as_str()));
     let listed = &document.json()["paths"]["/v1/pathways"]["get"]["responses"]["200"]["content"]["application/json"]
         ["example"]["pathways"][0];
-    assert_eq!(listed["version"], "1.0.1");
+    assert_eq!(listed["version"], "2.0.1");
     assert_eq!(listed["digest"], digest_b.as_str());
 
     // SIGHUP alone (no file change) reloads: the reload counter moves.

@@ -1,0 +1,191 @@
+//! Where the profiles of a pathway disagree about one request (R26, generically): an option this
+//! answer offers that another profile avoids, or one it avoids that another profile offers. The
+//! pathway names the alert that reports it (`disagreement_alert`); its message is followed by each
+//! such option with the profiles, by their labels, that offer and avoid it.
+//!
+//! Another profile's answer is needed only as two sets, offered and avoided, so it is read by a walk
+//! that keeps nothing else (no ranking, alerts or assessment).
+
+use super::{Decision, OptionSet, decide};
+use crate::facts::Facts;
+use crate::pathway::Pathway;
+use crate::pathway::condition::Context;
+use crate::pathway::walk::WalkRoute;
+
+/// What one profile offers and avoids.
+struct Sides {
+    offered: OptionSet,
+    avoided: OptionSet,
+}
+
+impl Sides {
+    fn of(pathway: &Pathway, decision: &Decision) -> Sides {
+        let mut sides = Sides {
+            offered: OptionSet::new(pathway.options.len()),
+            avoided: OptionSet::new(pathway.options.len()),
+        };
+        decision
+            .ranked
+            .iter()
+            .for_each(|p| sides.offered.insert(p.option));
+        decision
+            .avoided
+            .iter()
+            .for_each(|a| sides.avoided.insert(a.option));
+        sides
+    }
+
+    /// The walk of [`decide`], keeping only what is offered (and not avoided or suppressed) and
+    /// what is avoided.
+    fn walk(pathway: &Pathway, ctx: &Context) -> Sides {
+        let walk = &pathway.walk;
+        let count = pathway.options.len();
+        let (mut offered, mut avoided, mut excluded) = (
+            OptionSet::new(count),
+            OptionSet::new(count),
+            OptionSet::new(count),
+        );
+        let mut current = Some(pathway.start);
+        while let Some(index) = current {
+            let node = walk.node(index);
+            if walk.holds(node.guard, ctx) {
+                for offer in walk.offers(node.offers) {
+                    if walk.tie_order(offer.option, ctx.region_slot).is_some()
+                        && walk.holds(offer.when, ctx)
+                    {
+                        offered.insert(offer.option as usize);
+                    }
+                }
+                for avoid in walk.avoids(node.avoids) {
+                    // As in `decide`: an option the region does not serve is neither offered nor
+                    // avoided there.
+                    if walk.tie_order(avoid.option, ctx.region_slot).is_some()
+                        && walk.holds(avoid.when, ctx)
+                    {
+                        avoided.insert(avoid.option as usize);
+                        excluded.insert(avoid.option as usize);
+                    }
+                }
+                for &option in walk.indices(node.suppress) {
+                    excluded.insert(option as usize);
+                }
+            }
+            current = match node.route {
+                WalkRoute::End => None,
+                WalkRoute::Next(next) => Some(next as usize),
+                WalkRoute::Decide {
+                    branches,
+                    otherwise,
+                } => {
+                    let branches = walk.branches(branches);
+                    let taken = branches.iter().find(|branch| walk.holds(branch.when, ctx));
+                    Some(taken.map_or(otherwise, |branch| branch.to) as usize)
+                }
+            };
+        }
+        let mut kept = OptionSet::new(count);
+        (0..count)
+            .filter(|option| offered.contains(*option) && !excluded.contains(*option))
+            .for_each(|option| kept.insert(option));
+        Sides {
+            offered: kept,
+            avoided,
+        }
+    }
+}
+
+/// Every profile's decision for one request's facts in one region, in profile order.
+pub(super) fn every_profile(pathway: &Pathway, facts: &Facts, region_slot: usize) -> Vec<Decision> {
+    (0..pathway.profiles.len())
+        .map(|profile| {
+            let ctx = Context::new(pathway, facts, profile, region_slot);
+            let mut decision = Decision::new();
+            decide::<false>(pathway, &ctx, None, &mut decision);
+            decision
+        })
+        .collect()
+}
+
+/// Raises the disagreement alert on `decision` (the answer under `profile`) when the other profiles
+/// disagree with it, and returns the text that follows the alert's message. Walks the other
+/// profiles; a pathway without a disagreement alert costs nothing.
+pub(super) fn for_answer(
+    pathway: &Pathway,
+    facts: &Facts,
+    profile: usize,
+    region_slot: usize,
+    decision: &mut Decision,
+) -> Option<String> {
+    let alert = pathway.disagreement_alert?;
+    let sides: Vec<Sides> = (0..pathway.profiles.len())
+        .map(|other| match other == profile {
+            true => Sides::of(pathway, decision),
+            false => Sides::walk(pathway, &Context::new(pathway, facts, other, region_slot)),
+        })
+        .collect();
+    let text = text(pathway, profile, &sides)?;
+    raise(pathway, alert, decision);
+    Some(text)
+}
+
+/// Raises the alert on each decision of `decisions` (every profile's, in profile order) that
+/// disagrees with another profile's.
+pub(super) fn for_every_profile(pathway: &Pathway, decisions: &mut [Decision]) {
+    let Some(alert) = pathway.disagreement_alert else {
+        return;
+    };
+    let sides: Vec<Sides> = decisions.iter().map(|d| Sides::of(pathway, d)).collect();
+    for (profile, decision) in decisions.iter_mut().enumerate() {
+        if disagrees(pathway, profile, &sides).next().is_some() {
+            raise(pathway, alert, decision);
+        }
+    }
+}
+
+/// Adds the alert, keeping alerts ordered by severity and then by the order they were raised.
+fn raise(pathway: &Pathway, alert: usize, decision: &mut Decision) {
+    if !decision.alerts.contains(&alert) {
+        decision.alerts.push(alert);
+        decision
+            .alerts
+            .sort_by_key(|alert| pathway.alerts[*alert].severity);
+    }
+}
+
+/// The options, in catalogue order, that `profile` offers and another profile avoids, or avoids
+/// and another offers.
+fn disagrees<'s>(
+    pathway: &Pathway,
+    profile: usize,
+    sides: &'s [Sides],
+) -> impl Iterator<Item = usize> + 's {
+    let this = &sides[profile];
+    let others = move || (sides.iter().enumerate()).filter(move |(p, _)| *p != profile);
+    (0..pathway.options.len()).filter(move |&option| {
+        (this.offered.contains(option) && others().any(|(_, s)| s.avoided.contains(option)))
+            || (this.avoided.contains(option) && others().any(|(_, s)| s.offered.contains(option)))
+    })
+}
+
+/// "Title: offered by A, B; avoided by C" for each option that `profile` disagrees about with
+/// another profile; `None` when there is none.
+fn text(pathway: &Pathway, profile: usize, sides: &[Sides]) -> Option<String> {
+    let labels = |held: &dyn Fn(&Sides) -> bool| -> String {
+        let names: Vec<&str> = (sides.iter().enumerate())
+            .filter(|(_, s)| held(s))
+            .map(|(p, _)| pathway.profiles[p].label.as_str())
+            .collect();
+        names.join(", ")
+    };
+    let parts: Vec<String> = disagrees(pathway, profile, sides)
+        .map(|option| {
+            format!(
+                "{}: offered by {}; avoided by {}",
+                pathway.options[option].title,
+                labels(&|s| s.offered.contains(option)),
+                labels(&|s| s.avoided.contains(option)),
+            )
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(". ") + ".")
+}
