@@ -347,10 +347,10 @@ mod tests {
     fn requests_in_flight_keep_the_set_they_started_with() {
         let (dir, store) = directory_with(DEFAULT_PATHWAY);
         let in_flight = store.snapshot();
-        let edited = DEFAULT_PATHWAY.replacen("version = \"2.0.0\"", "version = \"2.0.0\"", 1);
+        let edited = DEFAULT_PATHWAY.replacen("version = \"2.0.0\"", "version = \"3.0.0\"", 1);
         std::fs::write(dir.path().join("facet-pain.toml"), edited).unwrap();
         store.reload();
         assert_eq!(in_flight.default_pathway().version, "2.0.0");
-        assert_eq!(store.current().default_pathway().version, "2.0.0");
+        assert_eq!(store.current().default_pathway().version, "3.0.0");
     }
 }
