@@ -1,8 +1,8 @@
 //! The command line (contract section 2): `serve`, `evaluate`, `compare`, `validate`, `graph`,
 //! `healthcheck`, and `cds-token` (a test JWT for secured CDS Hooks services).
 
+use crate::config::PathwaysArg;
 use crate::pathway::{GraphFormat, PathwaySet};
-use crate::store::PathwaySource;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default command).
-    Serve(Box<crate::http::ServeArgs>),
+    Serve(Box<crate::config::ServeArgs>),
     /// Evaluate one triage request (JSON) and print the response body.
     Evaluate(EvaluateArgs),
     /// Evaluate one triage request (JSON, without `profile`) under every profile; print the comparison.
@@ -32,34 +32,9 @@ pub enum Command {
     /// Print the decision graph.
     Graph(GraphArgs),
     /// Check a running server's /healthz (exit 0 when healthy, 1 otherwise).
-    Healthcheck(crate::http::HealthcheckArgs),
+    Healthcheck(crate::config::HealthcheckArgs),
     /// Mint a test JWT for calling secured CDS Hooks services (prints the token).
     CdsToken(crate::auth::mint::MintArgs),
-}
-
-/// Where pathways come from: a directory, or the embedded default.
-#[derive(Debug, Clone, Args)]
-pub struct PathwaysArg {
-    /// Load pathway files from DIR instead of the embedded default.
-    #[arg(long, value_name = "DIR", env = "FACET_TRIAGE_PATHWAYS")]
-    pub pathways: Option<PathBuf>,
-    /// Largest pathway file read, in bytes; a larger file is refused before it is parsed (at start
-    /// and on reload).
-    #[arg(long, value_name = "BYTES", env = "FACET_TRIAGE_MAX_PATHWAY_FILE_SIZE", default_value_t = crate::pathway::DEFAULT_MAX_FILE_BYTES, value_parser = clap::value_parser!(u64).range(1..=1_073_741_824))]
-    pub max_pathway_file_size: u64,
-}
-
-impl PathwaysArg {
-    pub fn source(&self) -> PathwaySource {
-        match &self.pathways {
-            Some(dir) => PathwaySource::Directory(dir.clone()),
-            None => PathwaySource::Embedded,
-        }
-    }
-
-    pub fn load(&self) -> Result<PathwaySet, crate::pathway::LoadErrors> {
-        self.source().load_bounded(self.max_pathway_file_size)
-    }
 }
 
 #[derive(Debug, Args)]
@@ -110,7 +85,7 @@ pub struct GraphArgs {
 /// Runs the command line; returns the process exit code.
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        None => crate::http::serve_blocking(crate::http::ServeArgs::parse_from(["facet-triage"])),
+        None => crate::http::serve_blocking(crate::config::ServeArgs::parse_from(["facet-triage"])),
         Some(Command::Serve(args)) => crate::http::serve_blocking(*args),
         Some(Command::Evaluate(args)) => evaluate(args),
         Some(Command::Compare(args)) => compare(args),

@@ -13,6 +13,7 @@
 pub mod auth;
 pub mod cds;
 pub mod cli;
+pub mod config;
 pub mod db;
 pub mod engine;
 pub mod escape;

@@ -17,6 +17,7 @@ use crate::cds::feedback;
 use crate::cds::fetch::Fetcher;
 use crate::cds::outcome::{CdsError, FHIR_JSON};
 use crate::cds::{self, service};
+use crate::config::CdsArgs;
 use crate::pathway::PathwaySet;
 use axum::Router;
 use axum::body::Body;
@@ -25,7 +26,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Semaphore;
@@ -37,74 +37,6 @@ pub const CDS_BODY_LIMIT: usize = 1024 * 1024;
 const RETRY_AFTER: &str = "5";
 /// How long a browser may cache a CORS preflight answer.
 const CORS_MAX_AGE: Duration = Duration::from_secs(600);
-
-/// Options of the CDS Hooks services (flattened into `serve`).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct CdsArgs {
-    /// Trusted CDS clients: a JSON file `{"issuers": [{"iss": ..., "jwks": {"keys": [...]}}]}`. With it,
-    /// every CDS Hooks call must carry a JWT signed by one of these issuers (needs --public-url).
-    #[arg(
-        long = "cds-trust",
-        value_name = "FILE",
-        env = "FACET_TRIAGE_CDS_TRUST"
-    )]
-    pub trust: Option<PathBuf>,
-    /// The service's public base URL as CDS clients call it (e.g. https://cds.example.org); a token's
-    /// `aud` must be this URL plus the path called.
-    #[arg(
-        long = "public-url",
-        value_name = "URL",
-        env = "FACET_TRIAGE_PUBLIC_URL"
-    )]
-    pub public_url: Option<String>,
-    /// Criteria profile of the CDS Hooks services (e.g. cms-lcd); the pathway's default when left out.
-    #[arg(
-        long = "cds-profile",
-        value_name = "ID",
-        env = "FACET_TRIAGE_CDS_PROFILE"
-    )]
-    pub profile: Option<String>,
-    /// Origins browser-based CDS clients may call from (CORS), e.g. http://localhost:8080;
-    /// repeat the flag or separate with commas. None by default.
-    #[arg(
-        long = "cds-cors-origin",
-        value_name = "ORIGIN",
-        env = "FACET_TRIAGE_CDS_CORS_ORIGINS",
-        value_delimiter = ','
-    )]
-    pub cds_cors_origins: Vec<String>,
-    /// Token signatures verified at once, on threads apart from the request workers; a call beyond
-    /// it gets `503` with `Retry-After` at once. Half the CPU cores (at least 1) when left out, so a
-    /// flood of forged tokens leaves the other half to triage.
-    #[arg(
-        long = "cds-verify-concurrency",
-        value_name = "N",
-        env = "FACET_TRIAGE_CDS_VERIFY_CONCURRENCY",
-        value_parser = clap::value_parser!(u16).range(1..=1024)
-    )]
-    pub verify_concurrency: Option<u16>,
-    /// FHIR server bases callers may ask the services to query when prefetch is missing, for
-    /// unauthenticated calls (with --cds-trust, each issuer's `fhirServers` in the trust file
-    /// apply instead); repeat the flag or separate with commas.
-    #[arg(
-        long = "cds-fhir-server",
-        value_name = "URL",
-        env = "FACET_TRIAGE_CDS_FHIR_SERVERS",
-        value_delimiter = ','
-    )]
-    pub fhir_servers: Vec<String>,
-    /// Let the FHIR-server fallback use plain-HTTP bases (testing against a local server only).
-    #[arg(long = "cds-fhir-allow-http", env = "FACET_TRIAGE_CDS_FHIR_ALLOW_HTTP")]
-    pub fhir_allow_http: bool,
-    /// Refuse to serve CDS Hooks without --cds-trust unless --cds-insecure is given (the container
-    /// image sets this).
-    #[arg(long = "cds-require-trust", env = "FACET_TRIAGE_CDS_REQUIRE_TRUST")]
-    pub require_trust: bool,
-    /// Serve CDS Hooks without authentication even where --cds-require-trust is set: any client can
-    /// call them.
-    #[arg(long = "cds-insecure", env = "FACET_TRIAGE_CDS_INSECURE")]
-    pub insecure: bool,
-}
 
 /// Default number of token verifications at once: half the CPU cores, at least one.
 fn default_verify_concurrency() -> usize {

@@ -27,14 +27,6 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tower::Service;
 
-/// Default time for a connection to send a complete request head (also its keep-alive idle time).
-pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// Default most connections served at once; well under a usual `nofile` limit of 1024 with room
-/// for pathway files, the metrics listener and logs.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 768;
-/// Default time connections get to finish after shutdown begins.
-pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(15);
-
 /// The bounds on connections.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
@@ -46,9 +38,9 @@ pub struct ConnectionLimits {
 impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
-            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            header_read_timeout: crate::config::DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: crate::config::DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: crate::config::DEFAULT_SHUTDOWN_TIMEOUT,
         }
     }
 }

@@ -22,7 +22,7 @@ mod feedback;
 mod observe;
 pub mod overload;
 
-pub use cds::{CdsArgs, CdsConfig};
+pub use cds::CdsConfig;
 pub mod health;
 pub mod metrics;
 pub mod openapi;
@@ -36,7 +36,7 @@ pub use error::{ApiError, problem_response};
 pub use health::Readiness;
 pub use metrics::Metrics;
 pub use observe::{REQUEST_ID, request_id};
-pub use server::{HealthcheckArgs, ServeArgs, healthcheck, serve_blocking};
+pub use server::{healthcheck, serve_blocking};
 
 use crate::db::Database;
 use crate::pathway::{Pathway, PathwaySet};
@@ -57,8 +57,6 @@ use utoipa_axum::router::OpenApiRouter;
 pub const BODY_LIMIT: usize = 64 * 1024;
 /// Paths the concurrency limit does not apply to: probes and scrapes must answer under load.
 const UNLIMITED: &[&str] = &["/healthz", "/readyz", "/metrics"];
-/// Default time allowed to receive a request and answer it.
-pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Names the pathway version(s) a response was derived from: `id@version`, comma-separated when the
 /// response covers several pathways. Triage bodies also carry `pathway {id, version, digest}`.
@@ -178,8 +176,8 @@ pub struct HttpOptions {
 impl Default for HttpOptions {
     fn default() -> Self {
         HttpOptions {
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            max_concurrency: overload::DEFAULT_MAX_CONCURRENCY,
+            request_timeout: crate::config::DEFAULT_REQUEST_TIMEOUT,
+            max_concurrency: crate::config::DEFAULT_MAX_CONCURRENCY,
             api_tokens: None,
             metrics_route: true,
             cds: CdsConfig::default(),

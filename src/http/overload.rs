@@ -26,9 +26,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tower::{Layer, Service};
 
-/// Requests answered at once by default. An evaluation takes microseconds, so this bounds memory and
-/// latency under a spike without refusing ordinary traffic.
-pub const DEFAULT_MAX_CONCURRENCY: usize = 512;
 /// Seconds a refused client is asked to wait before retrying.
 pub const RETRY_AFTER_SECONDS: u32 = 1;
 

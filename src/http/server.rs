@@ -1,91 +1,21 @@
 //! `facet-triage serve` (the runtime, the listener, graceful shutdown) and `facet-triage healthcheck`.
 
 use super::{
-    ApiTokens, AppState, CdsArgs, CdsConfig, Cors, DEFAULT_REQUEST_TIMEOUT, HttpOptions, Metrics,
-    Readiness, access, connections, overload, router_with,
+    ApiTokens, AppState, CdsConfig, Cors, HttpOptions, Metrics, Readiness, access, connections,
+    router_with,
 };
-use crate::cli::PathwaysArg;
+use crate::config::{HealthcheckArgs, ServeArgs};
 use crate::db::Database;
 use crate::db::replay::DbReplay;
 use crate::store::{PathwaySource, PathwayStore};
-use crate::telemetry::{self, LogArgs};
+use crate::telemetry;
 use axum::http::HeaderValue;
-use clap::builder::TypedValueParser;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the suggestions of a CDS answer are kept to trace feedback on its cards to options.
 const SUGGESTION_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
-
-/// Options of `facet-triage serve`.
-#[derive(Debug, Clone, clap::Parser)]
-pub struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "FACET_TRIAGE_ADDR", default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-    #[command(flatten)]
-    pub pathways: PathwaysArg,
-    /// Origins browsers may call the API from, comma-separated, or `*` for any; none by default
-    /// (same-origin only).
-    #[arg(
-        long,
-        env = "FACET_TRIAGE_CORS_ORIGINS",
-        value_delimiter = ',',
-        value_name = "ORIGINS"
-    )]
-    pub cors_origins: Vec<String>,
-    /// Seconds allowed to receive a request and answer it (then `408`).
-    #[arg(long, env = "FACET_TRIAGE_REQUEST_TIMEOUT", default_value_t = DEFAULT_REQUEST_TIMEOUT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub request_timeout: u64,
-    /// Requests answered at once (all routes but /healthz, /readyz, /metrics); beyond it a request
-    /// gets `503` with `Retry-After` at once, never a queue.
-    #[arg(long, env = "FACET_TRIAGE_MAX_CONCURRENCY", default_value_t = overload::DEFAULT_MAX_CONCURRENCY, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize))]
-    pub max_concurrency: usize,
-    /// File of bearer tokens `/v1/*` requires (one per line, `#` comments); tokens can also come
-    /// from FACET_TRIAGE_API_TOKENS (comma-separated). Without either, `/v1/*` is open.
-    #[arg(long, env = "FACET_TRIAGE_API_TOKENS_FILE", value_name = "FILE")]
-    pub api_tokens_file: Option<PathBuf>,
-    /// Serve `GET /metrics` on this address instead of the main one (where it is then absent).
-    #[arg(long, env = "FACET_TRIAGE_METRICS_ADDR", value_name = "ADDR")]
-    pub metrics_addr: Option<SocketAddr>,
-    /// Seconds to keep serving after SIGTERM/SIGINT with `/readyz` at 503, so load balancers stop
-    /// sending work before the listener closes; in-flight requests then finish.
-    #[arg(long, env = "FACET_TRIAGE_SHUTDOWN_DELAY", default_value_t = 0, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(0..=300))]
-    pub shutdown_delay: u64,
-    /// Seconds a connection has to send a complete request head, counted from when it waits for one
-    /// (just opened, or idle on keep-alive after an answer); then it is closed.
-    #[arg(long, env = "FACET_TRIAGE_HEADER_READ_TIMEOUT", default_value_t = connections::DEFAULT_HEADER_READ_TIMEOUT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub header_read_timeout: u64,
-    /// Connections served at once; more wait in the listen backlog until one closes.
-    #[arg(long, env = "FACET_TRIAGE_MAX_CONNECTIONS", default_value_t = connections::DEFAULT_MAX_CONNECTIONS, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_000_000).map(|n| n as usize))]
-    pub max_connections: usize,
-    /// Seconds open connections get to finish once the listener closes at shutdown; then they are
-    /// dropped and the process exits.
-    #[arg(long, env = "FACET_TRIAGE_SHUTDOWN_TIMEOUT", default_value_t = connections::DEFAULT_SHUTDOWN_TIMEOUT.as_secs(), value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub shutdown_timeout: u64,
-    /// Runtime worker threads; the number of CPU cores when left out.
-    #[arg(long, env = "FACET_TRIAGE_WORKER_THREADS", value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub worker_threads: Option<u16>,
-    #[command(flatten)]
-    pub log: LogArgs,
-    #[command(flatten)]
-    pub cds: CdsArgs,
-    /// Where CDS feedback and the JWT replay cache are kept: sqlite://PATH (created if missing),
-    /// sqlite::memory: (throwaway), or postgres://USER:PASSWORD@HOST/DB for several replicas.
-    #[arg(long, env = "FACET_TRIAGE_DATABASE", default_value = crate::db::DEFAULT_URL, value_name = "URL", hide_env_values = true)]
-    pub database: String,
-}
-
-/// Options of `facet-triage healthcheck`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct HealthcheckArgs {
-    /// Address of the running server.
-    #[arg(long, env = "FACET_TRIAGE_ADDR", default_value = "127.0.0.1:8080")]
-    pub addr: SocketAddr,
-}
 
 impl ServeArgs {
     /// The API tokens of the tokens file and of FACET_TRIAGE_API_TOKENS; `None` when there are none.
