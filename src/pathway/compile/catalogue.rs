@@ -3,6 +3,8 @@
 //! Evidence entries are checked and ordered here: per region, `for` entries first and `against`
 //! entries after, each group in file order, so the lead entry (`evidence[0]`) supports the option and
 //! sets its place among options of equal priority.
+//!
+//! Named `[groups]` of options are resolved here too.
 
 use super::*;
 use crate::vocab::Direction;
@@ -252,6 +254,39 @@ impl Compiler {
         }
         compiled
     }
+
+    pub(super) fn groups(&mut self, groups: &Spanned<toml::Table>) {
+        for (name, members) in groups.get_ref() {
+            let span = groups.span();
+            if self.options.contains_key(name) {
+                self.error(
+                    span.clone(),
+                    format!("group `{name}` has the name of an option"),
+                );
+            }
+            let Some(members) = members.as_array() else {
+                self.error(span, format!("group `{name}` must be a list of option ids"));
+                continue;
+            };
+            let mut indices = Vec::new();
+            for member in members {
+                match member.as_str().and_then(|id| self.options.get(id)) {
+                    Some(index) => indices.push(*index),
+                    None => self.error(
+                        span.clone(),
+                        format!("group `{name}` names an unknown option"),
+                    ),
+                }
+            }
+            self.groups.insert(name.clone(), indices);
+        }
+    }
+}
+
+/// Serializes catalogue text once, so responses copy it instead of serializing it again.
+fn raw_json<T: serde::Serialize + ?Sized>(value: &T) -> Box<serde_json::value::RawValue> {
+    // Plain structs of strings and enums always serialize.
+    serde_json::value::to_raw_value(value).expect("catalogue entries serialize to JSON")
 }
 
 #[cfg(test)]
