@@ -434,8 +434,14 @@ async fn check_fixture(name: &str, fixture: &Value) -> Vec<String> {
         }
     }
     if let Some(expected) = expect.get("request") {
+        // The fixture's procedures lie in the past: the time since the index one is always known.
+        // The history is compared by procedure; its times run to the call.
         let mapped = &card["extension"]["org.facet-triage.request"];
-        if !same_json(expected, mapped) {
+        if !same_json(expected, &request_without_clock(mapped))
+            || !mapped["time_since_procedure"]["value"]
+                .as_f64()
+                .is_some_and(|v| v > 0.0)
+        {
             problems.push(format!("mapped request {mapped} (expected {expected})"));
         }
     }
@@ -600,9 +606,13 @@ async fn the_contract_example_puts_its_expected_option_first() {
         json!({"value": 8.0, "unit": "h"})
     );
     assert!(mapped.get("block_number").is_none());
-    let history = &card["extension"]["org.facet-triage.request-history"];
-    assert!(history["time_since_procedure"]["value"].as_f64().unwrap() > 0.0);
-    assert!(history.get("procedure_history").is_none(), "{history}");
+    assert!(mapped["time_since_procedure"]["value"].as_f64().unwrap() > 0.0);
+    assert!(mapped.get("procedure_history").is_none(), "{mapped}");
+    assert!(
+        card["extension"]
+            .get("org.facet-triage.request-history")
+            .is_none()
+    );
     assert!(dump_service_requests("contract-example", &reply.json) > 0);
     // The same call answers the same, uuids included; only the time since the procedure moves on.
     assert_eq!(
@@ -1204,15 +1214,32 @@ async fn discovery_lists_the_order_check_with_the_same_safe_prefetch() {
 // ---------------------------------------------------------------------------------------------
 
 /// A response without what depends on the time of the call (`time_since_procedure` and the
-/// history's `time_ago`, in the options card's extension).
+/// history's `time_ago`, in the options card's mapped request).
 fn without_clock(response: &Value) -> Value {
     let mut response = response.clone();
     for card in response["cards"].as_array_mut().into_iter().flatten() {
-        if let Some(extension) = card["extension"].as_object_mut() {
-            extension.remove("org.facet-triage.request-history");
+        if let Some(request) = card["extension"].get_mut("org.facet-triage.request") {
+            *request = request_without_clock(request);
         }
     }
     response
+}
+
+/// A mapped request without `time_since_procedure` and the history's `time_ago`, which run
+/// to the time of the call.
+fn request_without_clock(request: &Value) -> Value {
+    let mut request = request.clone();
+    if let Some(members) = request.as_object_mut() {
+        members.remove("time_since_procedure");
+        for entry in (members.get_mut("procedure_history"))
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            entry.as_object_mut().unwrap().remove("time_ago");
+        }
+    }
+    request
 }
 
 /// The ranked option ids and the mapped request of a patient-view answer.
@@ -1273,9 +1300,11 @@ async fn out_of_range_and_preliminary_pain_scores_are_skipped_and_named() {
     entries.push(preliminary);
     let count = entries.len();
     let reply = post(SERVICE, &noisy).await;
+    let clockless =
+        |(ranked, request): (Vec<String>, Value)| (ranked, request_without_clock(&request));
     assert_eq!(
-        ranked_and_request(&reply),
-        ranked_and_request(&post(SERVICE, &example).await),
+        clockless(ranked_and_request(&reply)),
+        clockless(ranked_and_request(&post(SERVICE, &example).await)),
         "the skipped scores change nothing"
     );
     let detail = options_card(&reply.json).unwrap()["detail"]
@@ -1361,6 +1390,7 @@ async fn cards_carry_override_reasons_and_open_the_case_in_the_console() {
         .unwrap();
     let case: Value = serde_json::from_slice(&decoded).unwrap();
     assert_eq!(case, card["extension"]["org.facet-triage.request"]);
+    assert!(case["time_since_procedure"]["value"].as_f64().unwrap() > 0.0);
     // Without a public URL there is no console link, only the sources.
     let plain = post(SERVICE, &contract_example()["request"]).await;
     let links = options_card(&plain.json).unwrap()["links"]
@@ -1619,13 +1649,21 @@ async fn a_second_block_has_the_first_in_its_procedure_history() {
     let (_, request) = ranked_and_request(&reply);
     assert_eq!(request["block_number"], 2);
     let card = options_card(&reply.json).unwrap();
-    let history = &card["extension"]["org.facet-triage.request-history"];
-    let earlier = history["procedure_history"].as_array().unwrap();
-    assert_eq!(earlier.len(), 1, "{history}");
+    assert!(
+        card["extension"]
+            .get("org.facet-triage.request-history")
+            .is_none()
+    );
+    // The mapped request itself carries both fields, so R21 and R22 apply to the call.
+    let earlier = request["procedure_history"].as_array().unwrap();
+    assert_eq!(earlier.len(), 1, "{request}");
     assert_eq!(earlier[0]["procedure"], "medial_branch_block");
     let seconds = |d: &Value| {
         let unit = facet_triage::vocab::DurationUnit::parse(d["unit"].as_str().unwrap()).unwrap();
         d["value"].as_f64().unwrap() * unit.seconds()
     };
-    assert!(seconds(&earlier[0]["time_ago"]) > seconds(&history["time_since_procedure"]));
+    let since = seconds(&request["time_since_procedure"]);
+    assert!(since > 0.0, "{request}");
+    assert!(seconds(&earlier[0]["time_ago"]) > since);
+    assert!(seconds(&request["relief_duration"]) <= since);
 }

@@ -1,6 +1,7 @@
 //! Runs every vignette file in `tests/fixtures/vignettes/` through the HTTP router, with the same
 //! expectations as `shared/tools/check-vignettes`: the public contract vignettes and our own, one
-//! file per concern, each vignette naming the rules it checks.
+//! file per concern, each vignette naming the rules it checks. An error case with neither `status`
+//! nor `status_range` must get a 4xx.
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
@@ -123,6 +124,18 @@ fn check(doc: &Value, expect: &Value) -> Vec<String> {
             || option["citations"].as_array().is_none_or(|c| c.is_empty())
         {
             bad.push(format!("{}: missing evidence or citations", option["id"]));
+        }
+    }
+    // Every evidence entry, in options and in avoid, has a direction (contract 4.2).
+    let avoided = doc["avoid"].as_array().cloned().unwrap_or_default();
+    for entry in options.iter().chain(&avoided) {
+        if (entry["evidence"].as_array().into_iter().flatten())
+            .any(|e| !matches!(e["direction"].as_str(), Some("for" | "against")))
+        {
+            bad.push(format!(
+                "{}: an evidence entry without direction for/against",
+                entry["id"]
+            ));
         }
     }
     if let Some(response) = expect.get("response")
@@ -275,6 +288,43 @@ fn check(doc: &Value, expect: &Value) -> Vec<String> {
             }
         }
     }
+    // { option id: direction }: the option, offered or avoided, has an evidence entry so directed.
+    for (id, direction) in (expect.get("evidence_direction_include"))
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let entry = options
+            .iter()
+            .chain(&avoided)
+            .find(|o| o["id"] == id.as_str());
+        let found = entry.is_some_and(|o| {
+            (o["evidence"].as_array().into_iter().flatten()).any(|e| e["direction"] == *direction)
+        });
+        if !found {
+            bad.push(format!(
+                "{id}: no evidence entry with direction {direction}"
+            ));
+        }
+    }
+    // { option id: [codes] }: the offered option's codes include, or exclude, each listed code.
+    for (key, wanted) in [("codes_include", true), ("codes_exclude", false)] {
+        for (id, codes) in (expect.get(key).and_then(Value::as_object))
+            .into_iter()
+            .flatten()
+        {
+            let got: Vec<String> = (options.iter())
+                .filter(|o| o["id"] == id.as_str())
+                .flat_map(|o| o["codes"].as_array().cloned().unwrap_or_default())
+                .filter_map(|c| c["code"].as_str().map(str::to_owned))
+                .collect();
+            for code in strings(codes) {
+                if got.contains(&code) != wanted {
+                    bad.push(format!("{id}: {key} {code} does not hold (got {got:?})"));
+                }
+            }
+        }
+    }
     if let Some(levels) = expect.get("evidence_level").and_then(Value::as_object) {
         for (id, level) in levels {
             let got = options
@@ -303,6 +353,14 @@ async fn check_compare(vignette: &Value) -> Vec<String> {
     let expect = &vignette["expect"];
     let mut bad = Vec::new();
     let entries = doc["profiles"].as_array().cloned().unwrap_or_default();
+    if let Some(profiles) = expect.get("profiles") {
+        let got: Vec<String> = (entries.iter())
+            .map(|e| e["profile"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        if got != strings(profiles) {
+            bad.push(format!("profiles {got:?}, expected {profiles}"));
+        }
+    }
     let entry = |profile: &str| entries.iter().find(|e| e["profile"] == profile).cloned();
     for (profile, top) in expect
         .get("profile_top")
@@ -395,10 +453,23 @@ async fn run_file(path: &Path) -> (usize, Vec<String>) {
             .and_then(Value::as_str)
             .unwrap_or("/v1/triage");
         let (status, text, _) = post_to(path, raw, Some(content_type)).await;
-        if let Some(expected) = case.get("status").and_then(Value::as_u64)
-            && u64::from(status) != expected
-        {
-            failures.push(format!("{id}: status {status}, expected {expected}"));
+        let status = u64::from(status);
+        let range = case.get("status_range").map(|r| {
+            let bound = |i: usize| r[i].as_u64().expect("status_range is [low, high]");
+            (bound(0), bound(1))
+        });
+        match (case.get("status").and_then(Value::as_u64), range) {
+            (Some(expected), _) if status != expected => {
+                failures.push(format!("{id}: status {status}, expected {expected}"));
+            }
+            (_, Some((low, high))) if !(low..=high).contains(&status) => {
+                failures.push(format!("{id}: status {status}, expected {low}..{high}"));
+            }
+            // An error case that names no status still expects a client error, never a 200.
+            (None, None) if !(400..500).contains(&status) => {
+                failures.push(format!("{id}: status {status}, expected a 4xx"));
+            }
+            _ => {}
         }
         if status >= 400 && !text.starts_with("application/problem+json") {
             failures.push(format!("{id}: not a problem document"));

@@ -245,12 +245,6 @@ fn options_card(
         "org.facet-triage.request".into(),
         mapped.request_json.clone(),
     );
-    if !mapped.history.is_empty() {
-        extension.insert(
-            "org.facet-triage.request-history".into(),
-            Value::Object(mapped.history.clone()),
-        );
-    }
 
     let has_suggestions = !suggestions.is_empty();
     Card {

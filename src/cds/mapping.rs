@@ -190,9 +190,6 @@ pub struct Mapped {
     pub baseline_window: i64,
     /// The request as JSON, exactly as validated.
     pub request_json: Value,
-    /// The request fields of contract 4.1 version 2 that the request type does not read yet:
-    /// `time_since_procedure` and `procedure_history`, as JSON members of the request.
-    pub history: Map<String, Value>,
     pub request: TriageRequest,
 }
 
@@ -227,7 +224,14 @@ pub fn map(prefetch: &Prefetch, mapping: &FhirMapping, now: i64) -> Result<Mappi
         }));
     };
     let relief = match relief_after(index.at, None, &scores, mapping.baseline_window) {
-        Ok(relief) => relief,
+        // A score dated after the call (a clock ahead of ours) cannot stretch the relief past
+        // the time since the procedure, which the request would refuse.
+        Ok(mut relief) => {
+            if now > index.at {
+                relief.duration_seconds = relief.duration_seconds.min(now - index.at);
+            }
+            relief
+        }
         Err(gap) => {
             return Ok(Mapping::Unassessable(Unassessable {
                 procedure: Some(index),
@@ -281,7 +285,12 @@ pub fn map(prefetch: &Prefetch, mapping: &FhirMapping, now: i64) -> Result<Mappi
         let names: Vec<&str> = red_flags.iter().map(|f| f.as_str()).collect();
         body.insert("red_flags".into(), json!(names));
     }
-    let history = history(&events, &index, code.region, now);
+    let mut history = history(&events, &index, code.region, now);
+    if now == index.at && relief.duration_seconds > 0 {
+        // Scores dated after the call: a zero time since the procedure would contradict them.
+        history.remove("time_since_procedure");
+    }
+    body.extend(history);
     let document = Json::deserialize(&request_json).map_err(|_| {
         CdsError::new(
             500,
@@ -316,13 +325,14 @@ pub fn map(prefetch: &Prefetch, mapping: &FhirMapping, now: i64) -> Result<Mappi
         skipped,
         baseline_window: mapping.baseline_window,
         request_json,
-        history,
         request,
     })))
 }
 
 /// `time_since_procedure` (when the procedure is not in the future) and `procedure_history`: the
-/// other mapped procedures of the region before the index one, most recent first, at most 50.
+/// other mapped procedures of the region before the index one, most recent first, the 50 most
+/// recent. Each lies strictly before the index procedure, so its `time_ago` is never shorter
+/// than `time_since_procedure`.
 fn history(
     events: &[FacetEvent],
     index: &FacetEvent,
@@ -722,6 +732,29 @@ codes = [{ code = "no", display = "No" }]
                     {"procedure": "medial_branch_block", "time_ago": {"value": 16.0, "unit": "wk"}},
                 ]
             })
+        );
+    }
+
+    #[test]
+    fn history_keeps_the_50_most_recent_and_never_outruns_the_index() {
+        let events: Vec<FacetEvent> = (0..=60)
+            .map(|i| FacetEvent {
+                id: None,
+                at: (i - 60) * 7 * DAY,
+                code: Some(FacetCode {
+                    procedure: Procedure::IntraArticularInjection,
+                    region: Region::Lumbar,
+                }),
+            })
+            .collect();
+        let out = history(&events, &events[60], Region::Lumbar, DAY);
+        let list = out["procedure_history"].as_array().unwrap();
+        assert_eq!(list.len(), HISTORY_MAX);
+        // Most recent first: one week before the index, the 50th is 50 weeks before it.
+        assert_eq!(list[0]["time_ago"], json!({"value": 8.0, "unit": "d"}));
+        assert_eq!(
+            list[HISTORY_MAX - 1]["time_ago"],
+            json!({"value": 50.0 + 1.0 / 7.0, "unit": "wk"})
         );
     }
 
