@@ -4,7 +4,7 @@
 
 use super::error::ApiError;
 use super::triage::TriageRequestSchema;
-use super::{AppState, BODY_LIMIT, BodyError, is_json, read_body};
+use super::{AppState, read_json_body};
 use crate::engine::Comparison;
 use crate::problem::Problem;
 use axum::extract::{Request, State};
@@ -52,16 +52,7 @@ pub async fn compare(
     State(state): State<AppState>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let declared_json = is_json(request.headers());
-    let body = read_body(request.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|error| match error {
-            BodyError::TooLarge => ApiError::PayloadTooLarge { limit: BODY_LIMIT },
-            BodyError::Unreadable => ApiError::UnreadableBody,
-        })?;
-    if !declared_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
+    let body = read_json_body(request).await?;
     let pathways = state.current_pathways();
     let body = crate::triage::compare(&pathways, &body).map_err(ApiError::Triage)?;
     let mut response = body.into_response();

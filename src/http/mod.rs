@@ -372,6 +372,22 @@ fn body_limit(path: &str) -> usize {
     }
 }
 
+/// The JSON body of a `/v1` request, checked in the contract's order: its size (`413`, or `400`
+/// when it cannot be read to its end), then its declared content type (`415`).
+pub(crate) async fn read_json_body(request: axum::extract::Request) -> Result<Bytes, ApiError> {
+    let declared_json = is_json(request.headers());
+    let body = read_body(request.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|error| match error {
+            BodyError::TooLarge => ApiError::PayloadTooLarge { limit: BODY_LIMIT },
+            BodyError::Unreadable => ApiError::UnreadableBody,
+        })?;
+    if !declared_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Ok(body)
+}
+
 /// A request body of at most `limit` bytes; one that declares a larger size is refused before it
 /// is read. Nearly every body arrives whole in its first frame,
 /// which is then taken as it is: collecting it through `to_bytes` (a limit wrapper, a list of frames,

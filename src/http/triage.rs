@@ -5,7 +5,7 @@
 //! Checks run in the contract's order: method (the router), size, content type, then the body.
 
 use super::error::ApiError;
-use super::{AppState, BODY_LIMIT, BodyError, buffers, is_json, read_body};
+use super::{AppState, buffers, read_json_body};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::vocab::{Anesthetic, DurationUnit, Guidance, ModicChanges, Procedure, RedFlag, Region};
@@ -55,16 +55,7 @@ pub fn documentation() -> OpenApiRouter<AppState> {
 )]
 pub async fn triage(State(state): State<AppState>, request: Request) -> Result<Response, ApiError> {
     let trace = trace_flag(request.uri())?;
-    let declared_json = is_json(request.headers());
-    let body = read_body(request.into_body(), BODY_LIMIT)
-        .await
-        .map_err(|error| match error {
-            BodyError::TooLarge => ApiError::PayloadTooLarge { limit: BODY_LIMIT },
-            BodyError::Unreadable => ApiError::UnreadableBody,
-        })?;
-    if !declared_json {
-        return Err(ApiError::UnsupportedMediaType);
-    }
+    let body = read_json_body(request).await?;
     let pathways = state.current_pathways();
     let outcome = crate::triage::triage_into(&pathways, &body, trace, buffers::take())
         .map_err(ApiError::Triage)?;
@@ -224,6 +215,7 @@ pub struct PreviousBlockSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::is_json;
     use axum::http::HeaderMap;
 
     fn flag(query: &str) -> Result<bool, ApiError> {
