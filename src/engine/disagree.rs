@@ -10,7 +10,6 @@ use super::{Decision, OptionSet, decide};
 use crate::facts::Facts;
 use crate::pathway::Pathway;
 use crate::pathway::condition::Context;
-use crate::pathway::walk::WalkRoute;
 
 /// What one profile offers and avoids.
 struct Sides {
@@ -70,18 +69,7 @@ impl Sides {
                     excluded.insert(option as usize);
                 }
             }
-            current = match node.route {
-                WalkRoute::End => None,
-                WalkRoute::Next(next) => Some(next as usize),
-                WalkRoute::Decide {
-                    branches,
-                    otherwise,
-                } => {
-                    let branches = walk.branches(branches);
-                    let taken = branches.iter().find(|branch| walk.holds(branch.when, ctx));
-                    Some(taken.map_or(otherwise, |branch| branch.to) as usize)
-                }
-            };
+            current = walk.follow(node.route, ctx).0;
         }
         let mut kept = OptionSet::new(count);
         (0..count)

@@ -153,26 +153,16 @@ fn decide<'a, const TRACED: bool>(
                 }
             }
         }
-        current = match node.route {
-            WalkRoute::End => None,
-            WalkRoute::Next(next) => Some(next as usize),
-            WalkRoute::Decide {
-                branches,
-                otherwise,
-            } => {
-                let branches = walk.branches(branches);
-                let taken = branches
-                    .iter()
-                    .position(|branch| walk.holds(branch.when, ctx));
-                if let Some(step) = step.as_mut() {
-                    step.branch = Some(match taken {
-                        Some(i) => format!("branch {}: {}", i + 1, branch_label(pathway, index, i)),
-                        None => "otherwise".to_owned(),
-                    });
-                }
-                Some(taken.map_or(otherwise, |i| branches[i].to) as usize)
-            }
-        };
+        let (next, taken) = walk.follow(node.route, ctx);
+        if let Some(step) = step.as_mut()
+            && matches!(node.route, WalkRoute::Decide { .. })
+        {
+            step.branch = Some(match taken {
+                Some(i) => format!("branch {}: {}", i + 1, branch_label(pathway, index, i)),
+                None => "otherwise".to_owned(),
+            });
+        }
+        current = next;
         if let Some(steps) = trace.as_mut()
             && let Some(mut step) = step
         {

@@ -217,6 +217,26 @@ impl Walk {
         program.start == program.end || run(&self.steps[program.range()], ctx)
     }
 
+    /// Where the walk goes after a node with `route`: the next node (`None` at the end) and, for a
+    /// decision, the index of the branch taken (`None` for `otherwise`).
+    pub fn follow(&self, route: WalkRoute, ctx: &Context) -> (Option<usize>, Option<usize>) {
+        match route {
+            WalkRoute::End => (None, None),
+            WalkRoute::Next(next) => (Some(next as usize), None),
+            WalkRoute::Decide {
+                branches,
+                otherwise,
+            } => {
+                let branches = self.branches(branches);
+                let taken = branches
+                    .iter()
+                    .position(|branch| self.holds(branch.when, ctx));
+                let next = taken.map_or(otherwise, |i| branches[i].to);
+                (Some(next as usize), taken)
+            }
+        }
+    }
+
     /// The option's place among options of equal priority in the region slot, or `None` when the
     /// option does not serve that region.
     #[inline(always)]
