@@ -144,18 +144,7 @@ impl Compiler {
         field: Field,
         c: &ConditionFile,
     ) -> Option<Condition> {
-        let operators = [
-            (Op::Eq, &c.eq),
-            (Op::Ne, &c.ne),
-            (Op::Lt, &c.lt),
-            (Op::Le, &c.le),
-            (Op::Gt, &c.gt),
-            (Op::Ge, &c.ge),
-        ];
-        let compared: Vec<_> = operators
-            .iter()
-            .filter_map(|(op, value)| value.as_ref().map(|v| (*op, v)))
-            .collect();
+        let compared = compared_operators(c);
         let bound_tests = [
             (BoundTest::Meets, &c.meets),
             (BoundTest::ShortOf, &c.short_of),
@@ -392,4 +381,20 @@ fn compatible(fact: FactType, kind: ParamKind) -> bool {
         (FactType::Duration, ParamKind::Duration) | (FactType::Boolean, ParamKind::Boolean) => true,
         _ => false,
     }
+}
+
+/// The comparison operators a condition gives (`eq`, `ne`, `lt`, `le`, `gt`, `ge`), in that order,
+/// with their operands; a valid comparison gives exactly one.
+pub(super) fn compared_operators(c: &ConditionFile) -> Vec<(Op, &Spanned<toml::Value>)> {
+    [
+        (Op::Eq, &c.eq),
+        (Op::Ne, &c.ne),
+        (Op::Lt, &c.lt),
+        (Op::Le, &c.le),
+        (Op::Gt, &c.gt),
+        (Op::Ge, &c.ge),
+    ]
+    .into_iter()
+    .filter_map(|(op, value)| value.as_ref().map(|v| (op, v)))
+    .collect()
 }

@@ -4,9 +4,10 @@
 
 use super::Compiler;
 use super::ParamForm;
+use super::conditions::compared_operators;
 use crate::facts::Field;
 use crate::pathway::ParamKind;
-use crate::pathway::condition::{Condition, CountSpec, Op, Operand};
+use crate::pathway::condition::{Condition, CountSpec, Operand};
 use crate::pathway::file::ConditionFile;
 use crate::vocab::Procedure;
 use std::ops::Range;
@@ -27,18 +28,7 @@ impl Compiler {
             );
             return None;
         }
-        let operators = [
-            (Op::Eq, &c.eq),
-            (Op::Ne, &c.ne),
-            (Op::Lt, &c.lt),
-            (Op::Le, &c.le),
-            (Op::Gt, &c.gt),
-            (Op::Ge, &c.ge),
-        ];
-        let compared: Vec<_> = operators
-            .iter()
-            .filter_map(|(op, value)| value.as_ref().map(|v| (*op, v)))
-            .collect();
+        let compared = compared_operators(c);
         let others = c.meets.is_some()
             || c.short_of.is_some()
             || c.exceeds.is_some()
