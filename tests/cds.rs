@@ -1425,22 +1425,21 @@ fn pathways_with_extra_code() -> Arc<PathwaySet> {
 
 #[tokio::test]
 async fn a_second_code_system_decides_the_kind_where_the_cpt_code_is_shared() {
-    let app = || router(AppState::shared(pathways_with_extra_code()));
     let sct = json!({"system": "http://snomed.info/sct", "code": "0000001"});
     let mut request = contract_example()["request"].clone();
     request["prefetch"]["procedures"]["entry"][0]["resource"]["code"]["text"] =
         json!("Facet injection L4-S1");
-    let body = |request: &Value| Some(serde_json::to_vec(request).unwrap());
-    let reply = send_to(
-        app(),
-        "POST",
-        SERVICE,
-        body(&request),
-        Some("application/json"),
-    )
-    .await;
+    // The procedure kind the service maps the request's index procedure to.
+    let procedure_of = |request: &Value| {
+        let app = router(AppState::shared(pathways_with_extra_code()));
+        let body = Some(serde_json::to_vec(request).unwrap());
+        async move {
+            let reply = send_to(app, "POST", SERVICE, body, Some("application/json")).await;
+            ranked_and_request(&reply).1["procedure"].clone()
+        }
+    };
     assert_eq!(
-        ranked_and_request(&reply).1["procedure"],
+        procedure_of(&request).await,
         "intra_articular_injection",
         "the CPT code alone, without the words, is read as the first kind listed"
     );
@@ -1448,29 +1447,10 @@ async fn a_second_code_system_decides_the_kind_where_the_cpt_code_is_shared() {
         .as_array_mut()
         .unwrap()
         .push(sct.clone());
-    let reply = send_to(
-        app(),
-        "POST",
-        SERVICE,
-        body(&request),
-        Some("application/json"),
-    )
-    .await;
-    assert_eq!(
-        ranked_and_request(&reply).1["procedure"],
-        "medial_branch_block"
-    );
+    assert_eq!(procedure_of(&request).await, "medial_branch_block");
     request["prefetch"]["procedures"]["entry"][0]["resource"]["code"]["coding"] = json!([sct]);
-    let reply = send_to(
-        app(),
-        "POST",
-        SERVICE,
-        body(&request),
-        Some("application/json"),
-    )
-    .await;
     assert_eq!(
-        ranked_and_request(&reply).1["procedure"],
+        procedure_of(&request).await,
         "medial_branch_block",
         "a procedure coded only in the second system"
     );
