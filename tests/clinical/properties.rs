@@ -17,9 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
-#[path = "support/contract_fields.rs"]
-mod contract_fields;
-use contract_fields::REQUEST_FIELDS;
+use crate::contract_fields::REQUEST_FIELDS;
 
 fn pathways() -> &'static PathwaySet {
     static SET: OnceLock<PathwaySet> = OnceLock::new();

@@ -9,9 +9,7 @@ use facet_triage::request::{self, RequestError, TriageRequest};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-#[path = "support/contract_fields.rs"]
-mod contract_fields;
-use contract_fields::REQUEST_FIELDS;
+use crate::contract_fields::REQUEST_FIELDS;
 
 const REQUIRED: [&str; 5] = [
     "region",
