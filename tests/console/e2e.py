@@ -1,6 +1,6 @@
 """End-to-end test of the web console (contract section 8) in headless Chromium.
 
-Run by tests/console.rs against the real binary:
+Run by tests/robustness/console.rs against the real binary:
     python3 e2e.py --base URL --token TOKEN --axe AXE_MIN_JS --shots DIR --chromium PATH
 
 The case used is built here, not taken from the public vignettes. Every check compares the page with
