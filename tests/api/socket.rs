@@ -4,14 +4,114 @@ use crate::helpers::*;
 use facet_triage::http::HttpOptions;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::pin::Pin;
 use std::process::{Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 async fn serve(app: axum::Router) -> SocketAddr {
+    serve_counting(app).await.0
+}
+
+/// Serves `app` on port 0; the count says how many bytes the server has read from its sockets.
+async fn serve_counting(app: axum::Router) -> (SocketAddr, Arc<ReadSoFar>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    addr
+    let read = Arc::new(ReadSoFar::default());
+    let counting = Counting {
+        listener,
+        read: Arc::clone(&read),
+    };
+    tokio::spawn(async move { axum::serve(counting, app).await.unwrap() });
+    (addr, read)
+}
+
+/// The bytes the server has read from all its connections, so that a client can wait until the
+/// server has read what it sent before it sends more.
+#[derive(Default)]
+struct ReadSoFar {
+    bytes: Mutex<usize>,
+    grown: Condvar,
+}
+
+impl ReadSoFar {
+    fn now(&self) -> usize {
+        *self.bytes.lock().unwrap()
+    }
+
+    /// Waits until the server has read `total` bytes in all; false if it has not within 30 s.
+    fn wait_for(&self, total: usize) -> bool {
+        let bytes = self.bytes.lock().unwrap();
+        let (bytes, _) = self
+            .grown
+            .wait_timeout_while(bytes, Duration::from_secs(30), |read| *read < total)
+            .unwrap();
+        *bytes >= total
+    }
+}
+
+/// A TCP listener whose connections add what they read to a [`ReadSoFar`].
+struct Counting {
+    listener: tokio::net::TcpListener,
+    read: Arc<ReadSoFar>,
+}
+
+impl axum::serve::Listener for Counting {
+    type Io = Counted;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Counted, SocketAddr) {
+        let (stream, addr) = self.listener.accept().await.unwrap();
+        let read = Arc::clone(&self.read);
+        (Counted { stream, read }, addr)
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// An accepted connection that counts the bytes it reads.
+struct Counted {
+    stream: tokio::net::TcpStream,
+    read: Arc<ReadSoFar>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let read = buf.filled().len() - before;
+        if read > 0 {
+            *self.read.bytes.lock().unwrap() += read;
+            self.read.grown.notify_all();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bytes: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, bytes)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 #[tokio::test]
@@ -59,16 +159,36 @@ fn exchange(stream: &mut TcpStream, timeout: Duration) -> String {
     String::from_utf8_lossy(&response).into_owned()
 }
 
-/// Sends `head`, then each of `parts` 100 ms apart (so the server reads the body in several frames),
-/// and reads the answer until the server closes.
-fn send_in_parts(addr: SocketAddr, head: &str, parts: &[&[u8]]) -> String {
+/// Sends `head`, then each of `parts` once the server has read everything sent before it (so the
+/// server reads the body in several reads), and reads the answer until the server closes. The
+/// server must have no other connection sending meanwhile.
+fn send_in_parts(addr: SocketAddr, read: &ReadSoFar, head: &str, parts: &[&[u8]]) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut sent = read.now() + head.len();
     stream.write_all(head.as_bytes()).unwrap();
     for part in parts {
-        std::thread::sleep(Duration::from_millis(100));
+        assert!(read.wait_for(sent), "the server has not read {sent} bytes");
         stream.write_all(part).unwrap();
+        sent += part.len();
     }
     exchange(&mut stream, Duration::from_secs(30))
+}
+
+/// Reads the interim `100 Continue` that the server sends, for a request with
+/// `Expect: 100-continue`, once its handler starts reading the body: the request is in flight.
+fn await_continue(stream: &mut TcpStream) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0];
+    while !head.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).unwrap();
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 100 Continue\r\n"), "{head}");
 }
 
 /// The head of a `Connection: close` JSON `POST` to `path`, with `framing` (a length or chunking).
@@ -80,14 +200,15 @@ fn post_head(path: &str, framing: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
-    let addr = serve(app()).await;
+    let (addr, read) = serve_counting(app()).await;
+    let counted = Arc::clone(&read);
     let (whole, parted) = tokio::task::spawn_blocking(move || {
         let body = valid_request().to_string().into_bytes();
         let (first, rest) = body.split_at(body.len() / 2);
         let head = post_head("/v1/triage", &format!("Content-Length: {}", body.len()));
         (
-            send_in_parts(addr, &head, &[&body]),
-            send_in_parts(addr, &head, &[first, rest]),
+            send_in_parts(addr, &counted, &head, &[&body]),
+            send_in_parts(addr, &counted, &head, &[first, rest]),
         )
     })
     .await
@@ -106,7 +227,12 @@ async fn a_body_that_arrives_in_parts_is_read_whole_and_within_the_limit() {
         ]
         .concat();
         let head = post_head("/v1/triage", "Transfer-Encoding: chunked");
-        send_in_parts(addr, &head, &[&chunk, &chunk, b"1\r\n1\r\n0\r\n\r\n"])
+        send_in_parts(
+            addr,
+            &read,
+            &head,
+            &[&chunk, &chunk, b"1\r\n1\r\n0\r\n\r\n"],
+        )
     })
     .await
     .unwrap();
@@ -138,10 +264,10 @@ async fn a_declared_length_over_the_limit_is_413_at_once_without_the_body() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_chunked_body_is_400_not_413_on_triage_and_cds_hooks() {
-    let addr = serve(app()).await;
+    let (addr, read) = serve_counting(app()).await;
     let send = move |path: &str| {
         let head = post_head(path, "Transfer-Encoding: chunked");
-        send_in_parts(addr, &head, &[b"5\r\n{\"a\":\r\nzz\r\n"])
+        send_in_parts(addr, &read, &head, &[b"5\r\n{\"a\":\r\nzz\r\n"])
     };
     let (triage, hook) = tokio::task::spawn_blocking(move || {
         (
@@ -189,8 +315,16 @@ async fn a_body_still_arriving_does_not_hold_the_only_place() {
     let body = valid_request().to_string();
     let (first, rest) = body.split_at(body.len() / 2);
     let mut holder = TcpStream::connect(addr).unwrap();
-    let head = post_head("/v1/triage", &format!("Content-Length: {}", body.len()));
-    holder.write_all(head.as_bytes()).unwrap();
+    let framing = format!("Content-Length: {}\r\nExpect: 100-continue", body.len());
+    holder
+        .write_all(post_head("/v1/triage", &framing).as_bytes())
+        .unwrap();
+    let mut holder = tokio::task::spawn_blocking(move || {
+        await_continue(&mut holder);
+        holder
+    })
+    .await
+    .unwrap();
     holder.write_all(first.as_bytes()).unwrap();
     let client = http_client();
     for _ in 0..20 {
@@ -262,18 +396,18 @@ fn sigterm_lets_an_in_flight_request_finish() {
         "server did not start"
     );
 
-    // Start a request and send half its body.
+    // Start a request; once the server reads its body (its `100 Continue`), send half of it.
     let body = valid_request().to_string();
     let (head, tail) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(addr).unwrap();
     write!(
         stream,
-        "POST /v1/triage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+        "POST /v1/triage HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n",
         body.len()
     )
     .unwrap();
-    stream.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(100));
+    await_continue(&mut stream);
+    stream.write_all(head.as_bytes()).unwrap();
 
     let killed = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])

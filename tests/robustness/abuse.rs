@@ -98,18 +98,22 @@ fn trickling_bodies_at_the_concurrency_limit_leave_normal_requests_answered() {
     let head = Conn::head(
         "POST",
         "/v1/triage",
-        &[("Content-Type", "application/json")],
+        &[
+            ("Content-Type", "application/json"),
+            ("Expect", "100-continue"),
+        ],
         TRIAGE_BODY.len(),
     );
+    // Each request is in the server's hands once it answers `100 Continue` (it reads the body).
     let mut slow: Vec<Conn> = (0..16)
         .map(|_| {
             let mut conn = server.connect();
             conn.write(head.as_bytes()).unwrap();
+            assert_eq!(conn.read_reply().unwrap().status, 100);
             conn.write(first.as_bytes()).unwrap();
             conn
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(300));
     let mut normal = server.connect();
     for _ in 0..50 {
         let reply = normal.triage(&[]).unwrap();
