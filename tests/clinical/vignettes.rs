@@ -518,6 +518,25 @@ async fn every_vignette_file_passes() {
     );
 }
 
+/// The check itself: an error case that names no status fails on a `200` and passes on a `400`.
+#[tokio::test]
+async fn an_error_case_without_a_status_fails_on_a_200() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vignette-error-without-status");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("cases.json");
+    let valid = serde_json::json!({"region": "lumbar", "procedure": "intra_articular_injection",
+        "percent_relief": 60, "relief_duration": {"value": 2, "unit": "wk"},
+        "radicular_symptoms": false});
+    let cases = serde_json::json!({"errors": [
+        {"id": "answered", "body": valid},
+        {"id": "refused", "raw": "{\"region\": "},
+    ]});
+    std::fs::write(&file, cases.to_string()).unwrap();
+    let (count, failures) = run_file(&file).await;
+    assert_eq!(count, 2);
+    assert_eq!(failures, ["answered: status 200, expected a 4xx"]);
+}
+
 /// The response writer is byte for byte what serde_json writes, for every vignette request.
 #[test]
 fn the_response_writer_matches_serde_json() {
