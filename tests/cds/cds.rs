@@ -5,6 +5,7 @@
 //! cds-resp-1..7; every emitted FHIR resource is written to `target/tmp/cds-fhir/` for
 //! `.ci/validate-fhir.js`, which checks it against the official FHIR R4 JSON schema.
 
+use crate::shared::pathways;
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use facet_triage::http::{AppState, CdsConfig, router, router_with_cds};
@@ -16,12 +17,6 @@ use tower::ServiceExt;
 
 const SERVICE: &str = "/cds-services/facet-pain-next-step";
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cds");
-
-fn pathways() -> Arc<PathwaySet> {
-    static SET: LazyLock<Arc<PathwaySet>> =
-        LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
-    Arc::clone(&SET)
-}
 
 fn app() -> axum::Router {
     router(AppState::shared(pathways()))

@@ -4,32 +4,25 @@
 //! browser-based clients and the serve options. What the logs say about tokens is checked in
 //! `cds_security_logs.rs`, a binary of its own so that no other test's logging interferes.
 
+use crate::shared::{TEST_ISSUER, pathways};
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};
 use base64::Engine;
 use facet_triage::auth::jwt::{JwtVerifier, Limits};
 use facet_triage::config::CdsArgs;
 use facet_triage::http::{AppState, CdsConfig, router, router_with_cds};
-use facet_triage::pathway::PathwaySet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tower::ServiceExt;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PUBLIC_URL: &str = "https://cds.test.invalid/base";
-const TEST_ISSUER: &str = "https://ehr.test.invalid";
 const NEXT_STEP: &str = "/cds-services/facet-pain-next-step";
 const ORDER_CHECK: &str = "/cds-services/facet-procedure-order-check";
 const BROWSER: &str = "http://localhost:8080";
-
-fn pathways() -> Arc<PathwaySet> {
-    static SET: LazyLock<Arc<PathwaySet>> =
-        LazyLock::new(|| Arc::new(PathwaySet::embedded().expect("embedded pathway loads")));
-    Arc::clone(&SET)
-}
 
 fn trust_text() -> String {
     std::fs::read_to_string(format!("{ROOT}/tests/fixtures/jwt/trusted-issuers.json")).unwrap()

@@ -1,13 +1,13 @@
 //! CDS Hooks JWT verification: the specification's own ES384 example as the positive control, tokens
 //! signed with test keys for each accepted algorithm, and every kind of refusal.
 
+use crate::shared::TEST_ISSUER;
 use base64::Engine;
 use facet_triage::auth::jwt::{JwtError, JwtVerifier, Limits};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt");
-const TEST_ISSUER: &str = "https://ehr.test.invalid";
 const SERVICE_URL: &str = "https://cds.test.invalid/cds-services/facet-pain-next-step";
 const NOW: u64 = 1_800_000_000;
 

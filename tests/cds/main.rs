@@ -4,3 +4,4 @@
 mod cds;
 mod cds_security;
 mod jwt;
+mod shared;

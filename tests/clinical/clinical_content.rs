@@ -6,18 +6,13 @@
 //! the file says. The rest pin contract facts that the file must hold (code lists, add-on codes, the
 //! cervical epidural route, the options of 4.3); those fixtures name ids and codes, so they live here.
 
-use facet_triage::pathway::PathwaySet;
+use crate::embedded::pathways;
 use facet_triage::triage::triage;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 const CPT: &str = "http://www.ama-assn.org/go/cpt";
-
-fn pathways() -> &'static PathwaySet {
-    static SET: OnceLock<PathwaySet> = OnceLock::new();
-    SET.get_or_init(|| PathwaySet::embedded().expect("the embedded pathway loads"))
-}
 
 /// The pathway file as plain TOML, read independently of the code under test.
 fn file() -> &'static toml::Table {

@@ -2,13 +2,12 @@
 //! the `cms-lcd` coverage criteria (R7, R9, R15), RFA's unmet criteria under R6, and the spinal cord
 //! stimulation criteria under R11.
 
-use facet_triage::pathway::PathwaySet;
+use crate::embedded::pathways;
 use facet_triage::triage::triage;
 use serde_json::{Value, json};
 
 fn evaluate(request: Value) -> Value {
-    let pathways = PathwaySet::embedded().expect("embedded pathway loads");
-    let outcome = triage(&pathways, request.to_string().as_bytes(), false).expect("valid request");
+    let outcome = triage(pathways(), request.to_string().as_bytes(), false).expect("valid request");
     serde_json::from_slice(&outcome.body).unwrap()
 }
 

@@ -6,6 +6,7 @@
 mod clinical_content;
 mod contract_fields;
 mod criteria;
+mod embedded;
 mod fuzz_regressions;
 mod pathway_capabilities;
 mod pathway_validation;

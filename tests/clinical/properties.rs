@@ -18,11 +18,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::contract_fields::REQUEST_FIELDS;
-
-fn pathways() -> &'static PathwaySet {
-    static SET: OnceLock<PathwaySet> = OnceLock::new();
-    SET.get_or_init(|| PathwaySet::embedded().expect("the embedded pathway loads"))
-}
+use crate::embedded::pathways;
 
 const REGIONS: &[&str] = &["lumbar", "cervical", "thoracic"];
 const PROCEDURES: &[&str] = &[

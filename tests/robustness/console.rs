@@ -5,12 +5,9 @@
 //! `<target dir>/console-screenshots/`. Without those parts the test says it is skipped, unless
 //! `CI` is set, where it fails.
 
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
+use crate::harness::Server;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Stdio};
 
 const TOKEN: &str = "console-e2e-token-5b1f0c9e7a24d36";
 
@@ -37,38 +34,6 @@ fn parts() -> Result<(PathBuf, PathBuf), String> {
     Ok((chromium, axe))
 }
 
-/// `serve` on a free port with the test's token; the address comes from its `listening` log line.
-fn start_server() -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_facet-triage"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--log-format", "json"])
-        .env("RUST_LOG", "info")
-        .env("FACET_TRIAGE_API_TOKENS", TOKEN)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let (found, address) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) else {
-                continue;
-            };
-            if event["fields"]["message"] == "listening" {
-                let addr = event["fields"]["addr"].as_str().unwrap_or_default();
-                let _ = found.send(addr.parse::<SocketAddr>());
-            }
-        }
-    });
-    match address.recv_timeout(Duration::from_secs(30)) {
-        Ok(Ok(addr)) => (child, addr),
-        other => {
-            let _ = child.kill();
-            panic!("the server did not report its address: {other:?}");
-        }
-    }
-}
-
 #[test]
 fn the_console_works_in_a_real_browser() {
     let (chromium, axe) = match parts() {
@@ -88,10 +53,15 @@ fn the_console_works_in_a_real_browser() {
     let shots = target.join("console-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
 
-    let (mut server, addr) = start_server();
+    let server = Server::start(&[], &[("FACET_TRIAGE_API_TOKENS", TOKEN)]);
     let output = Command::new("python3")
         .arg(manifest.join("tests/console/e2e.py"))
-        .args(["--base", &format!("http://{addr}"), "--token", TOKEN])
+        .args([
+            "--base",
+            &format!("http://{}", server.addr),
+            "--token",
+            TOKEN,
+        ])
         .arg("--axe")
         .arg(&axe)
         .arg("--shots")
@@ -99,8 +69,7 @@ fn the_console_works_in_a_real_browser() {
         .arg("--chromium")
         .arg(&chromium)
         .output();
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let output = output.expect("python3 runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
     println!("{stdout}");

@@ -10,6 +10,7 @@
 //! offline against the Kubernetes schemas with PyPI `kubernetes-validate` (skipped without it, unless
 //! `CI` is set), and checked for what the contract asks of them.
 
+use crate::harness::PATIENCE;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -22,8 +23,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PUBLIC_URL: &str = "https://cds.test.invalid";
 const TEST_ISSUER: &str = "https://ehr.test.invalid";
 const SERVICE: &str = "/cds-services/facet-pain-next-step";
-/// Longest wait for a server, a reload or a recovery.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// A scratch directory under the system's temporary directory, removed at the end.
 struct Scratch(PathBuf);
