@@ -2,7 +2,8 @@
 //! (discovery, service calls, feedback) needs a valid signed JWT whose `aud` is the public URL of the
 //! path called; refusals are `401` OperationOutcomes with `WWW-Authenticate: Bearer`. Also CORS for
 //! browser-based clients and the serve options. What the logs say about tokens is checked in
-//! `cds_security_logs.rs`, a binary of its own so that no other test's logging interferes.
+//! `tests/logs/cds_security_logs.rs`, in a binary of its own so that no other test's logging
+//! interferes.
 
 use crate::shared::{TEST_ISSUER, pathways};
 use axum::body::{Body, to_bytes};

@@ -1,6 +1,6 @@
 //! The triage request's member names as the contract (section 4.1) gives them, written out here
 //! rather than taken from the parser, so the tests hold the parser to the contract. Shared by the
-//! test files that generate requests (`#[path]`-included; not a test target of its own).
+//! test modules that generate requests (`properties`, `request_parse`).
 
 /// Every top-level field, in the contract's order.
 pub const REQUEST_FIELDS: [&str; 20] = [

@@ -1,5 +1,5 @@
 //! What the logs say about CDS Hooks tokens: the `iss` and `jti` of an accepted token and the reason
-//! for a refusal, never the token itself or its other claims. A binary of its own: it installs the
+//! for a refusal, never the token itself or its other claims. In the `logs` binary: it installs the
 //! process-wide subscriber.
 
 use axum::body::{Body, to_bytes};

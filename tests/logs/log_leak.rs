@@ -1,7 +1,8 @@
 //! Request values are patient data: they must never reach a log line, at any level, in either format.
 //!
-//! Its own test binary, with one test: a subscriber installed for one thread sees every span only
-//! when no other test thread registers the same callsites first (tracing caches callsite interest).
+//! One test, in the `logs` binary: a subscriber installed for one thread sees every span only when
+//! no other test thread registers the same callsites first (tracing caches callsite interest; see
+//! `main.rs`).
 
 use axum::body::{Body, to_bytes};
 use axum::http::{Request, header};

@@ -1,5 +1,6 @@
-//! What reaches the logs, in a test binary of its own because its tests install tracing subscribers:
-//! `cds_security_logs` the process-wide one (first thing it does), `log_leak` one per thread.
+//! What reaches the logs, in a test binary of its own because its tests install tracing
+//! subscribers: `cds_security_logs` the process-wide one (first thing it does), `log_leak` one for
+//! its thread.
 //!
 //! Together they are sound: tracing caches each callsite's interest, computed from the calling
 //! thread's subscriber while only one subscriber is registered and from all of them once there are
