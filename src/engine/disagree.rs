@@ -47,7 +47,9 @@ impl Sides {
         let mut current = Some(pathway.start);
         while let Some(index) = current {
             let node = walk.node(index);
-            if walk.holds(node.guard, ctx) {
+            // A node that only raises alerts is passed by without testing its guard: the sets do
+            // not depend on it, and most of the pathway's long conditions guard such nodes.
+            if node.shapes_options() && walk.holds(node.guard, ctx) {
                 for offer in walk.offers(node.offers) {
                     if walk.tie_order(offer.option, ctx.region_slot).is_some()
                         && walk.holds(offer.when, ctx)
@@ -176,4 +178,73 @@ fn text(pathway: &Pathway, profile: usize, sides: &[Sides]) -> Option<String> {
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join(". ") + ".")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pathway::PathwaySet;
+    use crate::request;
+
+    /// A grid over region, procedure, relief, duration and context (radicular symptoms, a red
+    /// flag, an earlier ablation), as request bodies.
+    fn grid() -> Vec<String> {
+        let mut bodies = Vec::new();
+        for region in ["lumbar", "cervical", "thoracic"] {
+            for (procedure, extra) in [
+                ("intra_articular_injection", ""),
+                ("medial_branch_block", ""),
+                (
+                    "medial_branch_block",
+                    r#","block_number":2,"previous_block":{"percent_relief":85,"relief_duration":{"value":4,"unit":"h"}}"#,
+                ),
+                ("radiofrequency_ablation", ""),
+            ] {
+                for relief in [0, 30, 50, 65, 80, 95] {
+                    for (value, unit) in [(2, "h"), (3, "wk"), (8, "mo")] {
+                        for context in [
+                            r#","radicular_symptoms":false"#,
+                            r#","radicular_symptoms":true"#,
+                            r#","radicular_symptoms":false,"red_flags":["suspected_infection"]"#,
+                            r#","radicular_symptoms":false,"time_since_procedure":{"value":9,"unit":"mo"},"procedure_history":[{"procedure":"radiofrequency_ablation","time_ago":{"value":11,"unit":"mo"}}]"#,
+                        ] {
+                            bodies.push(format!(
+                                r#"{{"region":"{region}","procedure":"{procedure}","percent_relief":{relief},"relief_duration":{{"value":{value},"unit":"{unit}"}}{extra}{context}}}"#
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        bodies
+    }
+
+    /// The light walk of a profile gives the sets of that profile's full decision.
+    #[test]
+    fn the_light_walk_offers_and_avoids_what_the_full_walk_does() {
+        let pathways = PathwaySet::embedded().unwrap();
+        let pathway = pathways.default_pathway();
+        let (mut walked, mut disagreeing) = (0, 0);
+        for body in grid() {
+            let request = request::parse(body.as_bytes()).unwrap();
+            let slot = pathway.resolve(&request).unwrap().region_slot;
+            let facts = Facts::from_request(&request);
+            let decisions = every_profile(pathway, &facts, slot);
+            let mut sides = Vec::new();
+            for (profile, decision) in decisions.iter().enumerate() {
+                let full = Sides::of(pathway, decision);
+                let light = Sides::walk(pathway, &Context::new(pathway, &facts, profile, slot));
+                assert_eq!(light.offered, full.offered, "{body}");
+                assert_eq!(light.avoided, full.avoided, "{body}");
+                sides.push(full);
+            }
+            walked += 1;
+            disagreeing += usize::from(disagrees(pathway, 0, &sides).next().is_some());
+        }
+        // The grid reaches both answers the alert can give.
+        assert!(
+            disagreeing > 0 && disagreeing < walked,
+            "{disagreeing} of {walked}"
+        );
+    }
 }

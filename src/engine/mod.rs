@@ -197,6 +197,7 @@ fn branch_label(pathway: &Pathway, node: usize, branch: usize) -> &str {
 }
 
 /// A set of option indices: its bits stay in place for up to 256 options.
+#[derive(Debug, PartialEq)]
 enum OptionSet {
     Inline([u64; 4]),
     Heap(Vec<u64>),

@@ -44,6 +44,10 @@ impl Span {
     fn range(self) -> Range<usize> {
         self.start as usize..self.end as usize
     }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
 }
 
 /// A program in the arena; an empty one stands for no condition, which holds.
@@ -57,6 +61,14 @@ pub struct WalkNode {
     pub alerts: Span,
     pub suppress: Span,
     pub route: WalkRoute,
+}
+
+impl WalkNode {
+    /// Whether the node can change what is offered or avoided: it offers, avoids or suppresses
+    /// something. A node that only raises alerts does not (its route does not depend on its guard).
+    pub fn shapes_options(&self) -> bool {
+        !(self.offers.is_empty() && self.avoids.is_empty() && self.suppress.is_empty())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
