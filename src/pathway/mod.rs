@@ -4,6 +4,9 @@
 //! profile and region, the options catalogue with graded evidence, the sources, and the decision graph.
 //! `compile` validates a file completely and resolves every name to an index, so evaluating a loaded
 //! pathway can neither fail nor look anything up by name.
+//!
+//! `Source`, `ParameterValue`, `ProvenanceFlag`, `Code` and `Evidence` derive `utoipa::ToSchema`:
+//! answers and the pathway document serve them as they are, and a mirror type would repeat each field.
 
 mod compile;
 pub mod condition;
@@ -15,7 +18,6 @@ mod render;
 mod response_json;
 mod set;
 pub mod template;
-pub mod view;
 pub mod walk;
 
 pub use compile::compile;
