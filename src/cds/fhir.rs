@@ -217,17 +217,23 @@ pub fn parse_moment(text: &str) -> Option<Moment> {
     if whole(YEAR) || whole(YEAR_MONTH) {
         return Some(Moment::Imprecise);
     }
-    let at = if let Ok(date) = Date::parse(text, DATE) {
-        date.midnight().assume_utc()
-    } else if let Some(local) = text.strip_suffix('Z') {
+    if let Ok(date) = Date::parse(text, DATE) {
+        return Some(Moment::At(date.midnight().assume_utc().unix_timestamp()));
+    }
+    // FHIR allows a leap second (`:60`), which the formats refuse: read as the second after `:59`.
+    let (text, leap) = match (text.get(..17), text.get(17..19), text.get(19..)) {
+        (Some(head), Some("60"), Some(tail)) => (format!("{head}59{tail}").into(), 1),
+        _ => (std::borrow::Cow::Borrowed(text), 0),
+    };
+    let at = if let Some(local) = text.strip_suffix('Z') {
         PrimitiveDateTime::parse(local, LOCAL).ok()?.assume_utc()
     } else {
         // FHIR offsets run from -14:00 to +14:00.
-        OffsetDateTime::parse(text, OFFSET)
+        OffsetDateTime::parse(&text, OFFSET)
             .ok()
             .filter(|at| at.offset().whole_hours().abs() <= 14)?
     };
-    Some(Moment::At(at.unix_timestamp()))
+    Some(Moment::At(at.unix_timestamp() + leap))
 }
 
 /// `2026-11-02 08:00 UTC`, for card text.
@@ -261,6 +267,10 @@ mod tests {
             parse_moment("2024-02-29"),
             parse_moment("2024-02-29T00:00:00Z")
         );
+        assert_eq!(
+            parse_moment("2016-12-31T23:59:60Z"),
+            parse_moment("2017-01-01T00:00:00Z")
+        );
         assert_eq!(parse_moment("2026"), Some(Moment::Imprecise));
         assert_eq!(parse_moment("2026-11"), Some(Moment::Imprecise));
     }
@@ -281,6 +291,7 @@ mod tests {
             "2026-11-02t08:00:00Z",
             "2026-11-02T08:00:00z",
             "2026-11-02T08:00:00+15:00",
+            "2026-11-02T08:00:61Z",
             "2026-11-02T08:00:00Z ",
             "-2026",
             "+2026-11-02",
