@@ -3,7 +3,7 @@
 //! profiles, shared by `POST /v1/triage/compare` and `facet-triage compare`.
 
 use crate::engine::{self, Answered};
-use crate::pathway::PathwaySet;
+use crate::pathway::{Pathway, PathwaySet, Unresolved};
 use crate::problem::Problem;
 use crate::request::{self, FieldError, RequestError};
 
@@ -40,7 +40,9 @@ pub fn triage_into<'a>(
         RequestError::Invalid(errors) => Problem::invalid(errors),
     })?;
     let pathway = pathway_of(pathways, &request)?;
-    let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
+    let resolved = pathway
+        .resolve(&request)
+        .map_err(|unresolved| not_served(pathway, &unresolved))?;
     out.clear();
     let mut body = out;
     let answered = if trace {
@@ -74,7 +76,9 @@ pub fn compare(pathways: &PathwaySet, body: &[u8]) -> Result<Vec<u8>, Problem> {
         return Err(Problem::invalid(vec![profile_given()]));
     }
     let pathway = pathway_of(pathways, &request)?;
-    let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
+    let resolved = pathway
+        .resolve(&request)
+        .map_err(|unresolved| not_served(pathway, &unresolved))?;
     let comparison = engine::compare(pathway, &request, resolved.region_slot);
     let mut out = Vec::with_capacity(BODY_CAPACITY / 4);
     // Serializing plain data into a Vec cannot fail.
@@ -93,6 +97,33 @@ fn names_profile(body: &[u8]) -> bool {
 }
 
 /// The pathway a request names, or the default one.
+/// `422` naming each member of the request the pathway cannot serve, with what it offers instead.
+fn not_served(pathway: &Pathway, unresolved: &[Unresolved]) -> Problem {
+    let error = |member: &Unresolved| match member {
+        Unresolved::Profile => {
+            let known: Vec<&str> = pathway.profiles.iter().map(|p| p.id.as_str()).collect();
+            FieldError::new(
+                "/profile",
+                format!(
+                    "unknown profile; this pathway defines: {}",
+                    known.join(", ")
+                ),
+            )
+        }
+        Unresolved::Region => {
+            let served: Vec<&str> = pathway.regions.iter().map(|r| r.as_str()).collect();
+            FieldError::new(
+                "/region",
+                format!(
+                    "is not served by this pathway, which covers: {}",
+                    served.join(", ")
+                ),
+            )
+        }
+    };
+    Problem::invalid(unresolved.iter().map(error).collect())
+}
+
 fn pathway_of<'a>(
     pathways: &'a PathwaySet,
     request: &request::TriageRequest,

@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use time::OffsetDateTime;
 
 /// Options of `cds-token`.
 #[derive(Debug, Clone, clap::Args)]
@@ -82,9 +82,7 @@ pub fn mint(args: &MintArgs, now: u64) -> Result<String, String> {
 /// counter.
 fn fresh_jti(now: u64) -> String {
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_nanos());
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
     let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let digest = Sha256::digest(format!("{now}:{nanos}:{}:{count}", std::process::id()));
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
@@ -92,9 +90,7 @@ fn fresh_jti(now: u64) -> String {
 
 /// Runs `cds-token`: prints the token, exit 0; or the error, exit 1.
 pub fn run(args: &MintArgs) -> std::process::ExitCode {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs());
+    let now = u64::try_from(OffsetDateTime::now_utc().unix_timestamp()).unwrap_or(0);
     match mint(args, now) {
         Ok(token) => {
             println!("{token}");

@@ -645,17 +645,9 @@ pub(super) fn uuid(call: &HookCall, parts: &[&str]) -> String {
     let digest = hash.finalize();
     let mut bytes = [0u8; 16];
     bytes.copy_from_slice(&digest[..16]);
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    uuid::Builder::from_custom_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -686,6 +678,8 @@ mod tests {
         };
         let a = uuid(&call, &["options"]);
         assert_eq!(a, uuid(&call, &["options"]));
+        // The first 16 bytes of SHA-256("h\0p\0options") with the version and variant bits set.
+        assert_eq!(a, "c54986ad-1754-8108-b8d9-e98602415c94");
         assert_ne!(a, uuid(&call, &["alert", "x"]));
         assert_eq!(a.len(), 36);
         assert_eq!(&a[14..15], "8");

@@ -266,14 +266,9 @@ fn date_time(text: &str) -> Option<i64> {
     }
 }
 
-/// `8-4-4-4-12` hexadecimal digits.
+/// `8-4-4-4-12` hexadecimal digits: the hyphenated form the cards carry, no other.
 fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()))
+    text.parse::<uuid::fmt::Hyphenated>().is_ok()
 }
 
 /// How one feedback call was taken in.
@@ -345,6 +340,23 @@ mod tests {
         assert_eq!(error_at(json!([bad_card])), "feedback[0].card");
         assert_eq!(error_at(json!([])), "feedback");
         assert_eq!(parse(b"[]").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn uuids_are_taken_in_the_hyphenated_form_only() {
+        assert!(is_uuid(CARD));
+        assert!(is_uuid(&CARD.to_ascii_uppercase()));
+        for other in [
+            "0b5e1f7a3c2d8e4f9a1b2c3d4e5f6a7b",
+            "{0b5e1f7a-3c2d-8e4f-9a1b-2c3d4e5f6a7b}",
+            "urn:uuid:0b5e1f7a-3c2d-8e4f-9a1b-2c3d4e5f6a7b",
+            "0b5e1f7a-3c2d-8e4f-9a1b-2c3d4e5f6a7",
+            "0b5e1f7a3-c2d-8e4f-9a1b-2c3d4e5f6a7b",
+            "0b5e1f7g-3c2d-8e4f-9a1b-2c3d4e5f6a7b",
+            "",
+        ] {
+            assert!(!is_uuid(other), "{other}");
+        }
     }
 
     #[test]

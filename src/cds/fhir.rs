@@ -5,6 +5,10 @@
 //! silently absent. Only the members the mapping reads are modelled.
 
 use serde::Deserialize;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::parsing::Parsed;
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 pub struct Coding {
@@ -182,119 +186,62 @@ pub enum Moment {
     Imprecise,
 }
 
+/// `2026`: a FHIR year (four digits).
+const YEAR: &[BorrowedFormatItem<'_>] = format_description!("[year]");
+/// `2026-11`: a FHIR year and month.
+const YEAR_MONTH: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]");
+/// `2026-11-02`: a FHIR `date`.
+const DATE: &[BorrowedFormatItem<'_>] = format_description!("[year]-[month]-[day]");
+/// `2026-11-02T08:00:00(.125)`: a FHIR `dateTime` before its zone.
+const LOCAL: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]");
+/// `2026-11-02T10:00:00(.125)+02:00`: a FHIR `dateTime` with a numeric offset.
+const OFFSET: &[BorrowedFormatItem<'_>] = format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]][offset_hour sign:mandatory]:[offset_minute]"
+);
+/// `2026-11-02 08:00 UTC`, for card text.
+const CARD: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+
 /// Parses a FHIR `date`/`dateTime`/`instant`; `None` when the text is not one.
 pub fn parse_moment(text: &str) -> Option<Moment> {
-    let b = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| -> Option<i64> {
-        let slice = b.get(range)?;
-        if slice.is_empty() || !slice.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(slice.iter().fold(0, |n, d| n * 10 + i64::from(d - b'0')))
+    // `[year]` also takes a sign, which a FHIR year never has.
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let whole = |format| {
+        Parsed::new()
+            .parse_items(text.as_bytes(), format)
+            .is_ok_and(|rest| rest.is_empty())
     };
-    let year = digits(0..4)?;
-    if b.len() == 4 {
+    if whole(YEAR) || whole(YEAR_MONTH) {
         return Some(Moment::Imprecise);
     }
-    if b.get(4) != Some(&b'-') {
-        return None;
+    if let Ok(date) = Date::parse(text, DATE) {
+        return Some(Moment::At(date.midnight().assume_utc().unix_timestamp()));
     }
-    let month = digits(5..7).filter(|m| (1..=12).contains(m))?;
-    if b.len() == 7 {
-        return Some(Moment::Imprecise);
-    }
-    if b.get(7) != Some(&b'-') {
-        return None;
-    }
-    let day = digits(8..10).filter(|d| (1..=days_in_month(year, month)).contains(d))?;
-    let date = days_from_civil(year, month, day) * 86_400;
-    if b.len() == 10 {
-        return Some(Moment::At(date));
-    }
-    if b.get(10) != Some(&b'T') || b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
-        return None;
-    }
-    let hour = digits(11..13).filter(|h| *h < 24)?;
-    let minute = digits(14..16).filter(|m| *m < 60)?;
-    let second = digits(17..19).filter(|s| *s <= 60)?;
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let end = fraction
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(fraction.len());
-        if end == 0 {
-            return None;
-        }
-        rest = &fraction[end..];
-    }
-    let offset = match rest.as_bytes() {
-        b"Z" => 0,
-        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
-            let hours = two_digits(*h1, *h2).filter(|h| *h <= 14)?;
-            let minutes = two_digits(*m1, *m2).filter(|m| *m < 60)?;
-            let offset = hours * 3_600 + minutes * 60;
-            if *sign == b'+' { offset } else { -offset }
-        }
-        _ => return None,
+    // FHIR allows a leap second (`:60`), which the formats refuse: read as the second after `:59`.
+    let (text, leap) = match (text.get(..17), text.get(17..19), text.get(19..)) {
+        (Some(head), Some("60"), Some(tail)) => (format!("{head}59{tail}").into(), 1),
+        _ => (std::borrow::Cow::Borrowed(text), 0),
     };
-    Some(Moment::At(
-        date + hour * 3_600 + minute * 60 + second - offset,
-    ))
-}
-
-fn two_digits(a: u8, b: u8) -> Option<i64> {
-    (a.is_ascii_digit() && b.is_ascii_digit())
-        .then(|| i64::from(a - b'0') * 10 + i64::from(b - b'0'))
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The UTC calendar date of a day number (inverse of `days_from_civil`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
+    let at = if let Some(local) = text.strip_suffix('Z') {
+        PrimitiveDateTime::parse(local, LOCAL).ok()?.assume_utc()
     } else {
-        month_index - 9
+        // FHIR offsets run from -14:00 to +14:00.
+        OffsetDateTime::parse(&text, OFFSET)
+            .ok()
+            .filter(|at| at.offset().whole_hours().abs() <= 14)?
     };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+    Some(Moment::At(at.unix_timestamp() + leap))
 }
 
 /// `2026-11-02 08:00 UTC`, for card text.
 pub fn format_moment(seconds: i64) -> String {
-    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
-    let in_day = seconds.rem_euclid(86_400);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        in_day / 3_600,
-        in_day % 3_600 / 60
-    )
+    OffsetDateTime::from_unix_timestamp(seconds)
+        .ok()
+        .and_then(|at| at.format(CARD).ok())
+        .unwrap_or_else(|| format!("{seconds} seconds after 1970-01-01 UTC"))
 }
 
 #[cfg(test)]
@@ -320,6 +267,10 @@ mod tests {
             parse_moment("2024-02-29"),
             parse_moment("2024-02-29T00:00:00Z")
         );
+        assert_eq!(
+            parse_moment("2016-12-31T23:59:60Z"),
+            parse_moment("2017-01-01T00:00:00Z")
+        );
         assert_eq!(parse_moment("2026"), Some(Moment::Imprecise));
         assert_eq!(parse_moment("2026-11"), Some(Moment::Imprecise));
     }
@@ -337,6 +288,15 @@ mod tests {
             "2026-11-02T08:00:00.Z",
             "2026-11-02 08:00:00Z",
             "2026-11-02T08:00:00+0200",
+            "2026-11-02t08:00:00Z",
+            "2026-11-02T08:00:00z",
+            "2026-11-02T08:00:00+15:00",
+            "2026-11-02T08:00:61Z",
+            "2026-11-02T08:00:00Z ",
+            "-2026",
+            "+2026-11-02",
+            "2026-1",
+            "20261",
             "yesterday",
         ] {
             assert_eq!(parse_moment(bad), None, "{bad}");
@@ -353,6 +313,10 @@ mod tests {
             panic!("parses")
         };
         assert_eq!(format_moment(leap), "2000-02-29 23:59 UTC");
+        let Some(Moment::At(before)) = parse_moment("1969-12-31T23:59:00Z") else {
+            panic!("parses")
+        };
+        assert_eq!(format_moment(before), "1969-12-31 23:59 UTC");
     }
 
     #[test]

@@ -27,7 +27,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -352,7 +353,7 @@ async fn require_token(
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let now = now();
+    let now = u64::try_from(now()).unwrap_or(0);
     let Ok(place) = Arc::clone(&auth.verifying).try_acquire_owned() else {
         metrics::counter!("cds_auth_refusals_total", "reason" => "verifier_busy").increment(1);
         let busy = "too many token verifications at once; try again shortly";
@@ -569,9 +570,7 @@ async fn call_service(
             }
         }
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() as i64);
+    let now = now();
     let options = cds::CallOptions {
         profile: settings.profile.as_deref(),
         public_url: settings.public_url.as_deref(),
@@ -582,7 +581,7 @@ async fn call_service(
             // Recorded before answering, so feedback on these cards can name their options.
             if let Err(error) = state
                 .database()
-                .record_issued(service.id, &answer.issued, now_signed())
+                .record_issued(service.id, &answer.issued, now)
                 .await
             {
                 return outcome(unavailable(&error));
@@ -617,7 +616,7 @@ async fn receive_feedback(state: &AppState, id: &str, request: Request) -> Respo
     };
     let receipt = match state
         .database()
-        .record_feedback(service.id, &items, now_signed())
+        .record_feedback(service.id, &items, now())
         .await
     {
         Ok(receipt) => receipt,
@@ -728,13 +727,7 @@ fn unavailable(error: &crate::db::DbError) -> CdsError {
     CdsError::new(503, "transient", format!("{error}; retry later"), None)
 }
 
-/// Seconds since the Unix epoch.
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
-}
-
-fn now_signed() -> i64 {
-    i64::try_from(now()).unwrap_or(i64::MAX)
+/// Seconds since 1970-01-01T00:00:00Z.
+fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -3,7 +3,6 @@
 
 use super::AppState;
 use super::error::ApiError;
-use crate::pathway::view::{PathwayDocument, PathwaySummary};
 use crate::pathway::{GraphFormat, Pathway, PathwaySet};
 use crate::problem::Problem;
 use axum::Json;
@@ -15,6 +14,9 @@ use serde::Serialize;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+use view::{PathwayDocument, PathwaySummary};
+
+mod view;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -49,7 +51,10 @@ pub async fn list_pathways(State(state): State<AppState>) -> Response {
 
 pub fn list(pathways: &PathwaySet) -> PathwayList<'_> {
     PathwayList {
-        pathways: pathways.iter().map(|pathway| pathway.summary()).collect(),
+        pathways: pathways
+            .iter()
+            .map(|pathway| PathwaySummary::of(pathway))
+            .collect(),
         default_pathway: &pathways.default_pathway().id,
     }
 }
@@ -75,7 +80,7 @@ pub async fn get_pathway(
     let pathway = find(&state, id)?;
     Ok((
         super::version_headers([pathway.as_ref()]),
-        Json(pathway.document()),
+        Json(PathwayDocument::of(&pathway)),
     )
         .into_response())
 }

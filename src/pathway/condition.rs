@@ -84,7 +84,8 @@ pub enum Scope {
     Profile(usize),
 }
 
-/// A typed condition over a request's facts and the profile's parameters.
+/// A typed condition over a request's facts and the profile's parameters. The engine runs its
+/// compiled form ([`super::program::When`]); the tree is kept for rendering and for what it reads.
 ///
 /// A comparison that reads an absent optional fact is false (so its `not` is true).
 #[derive(Debug, Clone, PartialEq)]
@@ -202,109 +203,7 @@ impl<'a> Context<'a> {
     }
 }
 
-/// A fact reduced to what comparisons need.
-#[derive(Clone, Copy, PartialEq, PartialOrd)]
-enum Scalar {
-    Number(f64),
-    Boolean(bool),
-    Choice(u8),
-}
-
-fn scalar(fact: Fact) -> Option<Scalar> {
-    match fact {
-        Fact::Number(value) => Some(Scalar::Number(value)),
-        Fact::Duration(duration) => Some(Scalar::Number(duration.seconds())),
-        Fact::Boolean(flag) => Some(Scalar::Boolean(flag)),
-        Fact::Choice(index) => Some(Scalar::Choice(index)),
-        Fact::Absent | Fact::Present | Fact::ChoiceSet(_) => None,
-    }
-}
-
 impl Condition {
-    /// Whether the condition holds: the reference semantics, which the compiled form
-    /// ([`super::program::When`]) the engine evaluates must agree with.
-    pub fn eval(&self, ctx: &Context) -> bool {
-        match self {
-            Condition::All(parts) => parts.iter().all(|part| part.eval(ctx)),
-            Condition::Any(parts) => parts.iter().any(|part| part.eval(ctx)),
-            Condition::Not(inner) => !inner.eval(ctx),
-            Condition::Present(field) => ctx.facts.get(*field) != Fact::Absent,
-            Condition::Compare { field, op, rhs } => {
-                let Some(left) = scalar(ctx.facts.get(*field)) else {
-                    return false;
-                };
-                let right = match rhs {
-                    Operand::Number(value) | Operand::Duration(value) => Scalar::Number(*value),
-                    Operand::Boolean(flag) => Scalar::Boolean(*flag),
-                    Operand::Choice(index) => Scalar::Choice(*index),
-                    Operand::Field(other) => match scalar(ctx.facts.get(*other)) {
-                        Some(value) => value,
-                        None => return false,
-                    },
-                    Operand::Param(param) => match ctx.param(*param) {
-                        ParamValue::Number(value) | ParamValue::Duration(value, _) => {
-                            Scalar::Number(*value)
-                        }
-                        ParamValue::Boolean(flag) => Scalar::Boolean(*flag),
-                        ParamValue::Bounds(_) => return false,
-                    },
-                };
-                op.holds(left, right)
-            }
-            Condition::Meets {
-                field,
-                param,
-                scope,
-                test,
-            } => {
-                let Some(Scalar::Number(value)) = scalar(ctx.facts.get(*field)) else {
-                    return false;
-                };
-                let meets = |profile: usize| match ctx.pathway.param_value(
-                    profile,
-                    ctx.region_slot,
-                    *param,
-                ) {
-                    ParamValue::Bounds(bounds) => match test {
-                        BoundTest::Meets => bounds.contains(value),
-                        BoundTest::ShortOf => bounds.short_of(value),
-                        BoundTest::Exceeds => bounds.exceeds(value),
-                    },
-                    _ => false,
-                };
-                match scope {
-                    Scope::Current => meets(ctx.profile),
-                    Scope::Profile(profile) => meets(*profile),
-                    Scope::AnyProfile => (0..ctx.pathway.profiles.len()).any(meets),
-                }
-            }
-            Condition::OneOf { field, mask } => match ctx.facts.get(*field) {
-                Fact::Choice(index) => mask & (1 << index) != 0,
-                _ => false,
-            },
-            Condition::Count(spec) => ctx.pathway.counts[*spec].holds(ctx),
-            Condition::Flag {
-                param,
-                value,
-                scope,
-            } => {
-                let holds = |profile: usize| {
-                    matches!(ctx.pathway.param_value(profile, ctx.region_slot, *param),
-                        ParamValue::Boolean(flag) if flag == value)
-                };
-                match scope {
-                    Scope::Current => holds(ctx.profile),
-                    Scope::Profile(profile) => holds(*profile),
-                    Scope::AnyProfile => (0..ctx.pathway.profiles.len()).any(holds),
-                }
-            }
-            Condition::AnyOf { field, mask } => match ctx.facts.get(*field) {
-                Fact::ChoiceSet(bits) => bits & mask != 0,
-                _ => false,
-            },
-        }
-    }
-
     /// Every fact this condition may read.
     pub fn collect_fields(&self, out: &mut Vec<Field>) {
         match self {

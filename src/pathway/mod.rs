@@ -4,6 +4,9 @@
 //! profile and region, the options catalogue with graded evidence, the sources, and the decision graph.
 //! `compile` validates a file completely and resolves every name to an index, so evaluating a loaded
 //! pathway can neither fail nor look anything up by name.
+//!
+//! `Source`, `ParameterValue`, `ProvenanceFlag`, `Code` and `Evidence` derive `utoipa::ToSchema`:
+//! answers and the pathway document serve them as they are, and a mirror type would repeat each field.
 
 mod compile;
 pub mod condition;
@@ -15,7 +18,6 @@ mod render;
 mod response_json;
 mod set;
 pub mod template;
-pub mod view;
 pub mod walk;
 
 pub use compile::compile;
@@ -25,7 +27,7 @@ pub use response_json::{Fill, ResponseJson};
 pub use set::{DEFAULT_FILE_NAME, DEFAULT_MAX_FILE_BYTES, DEFAULT_PATHWAY, PathwaySet};
 
 use crate::facts::{Field, Quantity};
-use crate::request::{FieldError, TriageRequest};
+use crate::request::TriageRequest;
 use crate::vocab::{Category, Direction, Duration, Region, ResponseLevel, Severity, Verification};
 use program::When;
 use serde::Serialize;
@@ -455,6 +457,15 @@ pub struct Resolved {
     pub region_slot: usize,
 }
 
+/// A member of a request that this pathway cannot serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unresolved {
+    /// `profile` names none of the pathway's profiles.
+    Profile,
+    /// `region` is not one the pathway covers.
+    Region,
+}
+
 impl Pathway {
     /// The row of a profile and region slot, as criterion texts and parameter values are indexed.
     #[inline]
@@ -545,43 +556,26 @@ impl Pathway {
         self.regions.iter().position(|r| *r == region)
     }
 
-    /// Checks the request's profile and region against this pathway (`422` on the field otherwise).
-    pub fn resolve(&self, request: &TriageRequest) -> Result<Resolved, Vec<FieldError>> {
-        let mut errors = Vec::new();
+    /// Checks the request's profile and region against this pathway; the error lists each one it
+    /// cannot serve.
+    pub fn resolve(&self, request: &TriageRequest) -> Result<Resolved, Vec<Unresolved>> {
         let profile = match request.profile.as_deref() {
             None => Some(self.default_profile),
-            Some(id) => {
-                let found = self.profile_index(id);
-                if found.is_none() {
-                    let known: Vec<&str> = self.profiles.iter().map(|p| p.id.as_str()).collect();
-                    errors.push(FieldError::new(
-                        "/profile",
-                        format!(
-                            "unknown profile; this pathway defines: {}",
-                            known.join(", ")
-                        ),
-                    ));
-                }
-                found
-            }
+            Some(id) => self.profile_index(id),
         };
         let region_slot = self.region_slot(request.region);
-        if region_slot.is_none() {
-            let served: Vec<&str> = self.regions.iter().map(|r| r.as_str()).collect();
-            errors.push(FieldError::new(
-                "/region",
-                format!(
-                    "is not served by this pathway, which covers: {}",
-                    served.join(", ")
-                ),
-            ));
-        }
         match (profile, region_slot) {
             (Some(profile), Some(region_slot)) => Ok(Resolved {
                 profile,
                 region_slot,
             }),
-            _ => Err(errors),
+            _ => Err([
+                profile.is_none().then_some(Unresolved::Profile),
+                region_slot.is_none().then_some(Unresolved::Region),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()),
         }
     }
 

@@ -3,8 +3,8 @@
 //! Each comparison of a [`Condition`] becomes one step that reads the request's
 //! [`Readings`](crate::facts::Readings) directly and names the step to take next when it holds and
 //! when it does not; `all`, `any` and `not` become those jumps, so they cost nothing when evaluated.
-//! [`Condition::eval`] remains the reference semantics: the property tests check that both agree on
-//! every condition of the pathways they load.
+//! This is the service's one evaluator of conditions; the property tests (`tests/properties.rs`)
+//! hold it to a plain reading of the [`Condition`] tree on every condition of the pathways they load.
 
 use super::condition::{BoundTest, Condition, Context, Op, Operand, Scope};
 use super::{Limits, ParamValue};

@@ -4,6 +4,7 @@
 //! parser, and inputs the fuzz targets found.
 
 mod clinical_content;
+mod condition_reference;
 mod contract_fields;
 mod criteria;
 mod embedded;

@@ -979,3 +979,29 @@ fn errors_of_every_file_in_a_directory_are_reported_with_their_file_names() {
         "pathway id `mini` is already used by another file"
     );
 }
+
+/// As many nodes as a pathway file within the size limit can chain: the graph checks take them
+/// without running out of stack, and still name the one edge that closes the cycle.
+#[test]
+fn a_chain_as_long_as_a_file_allows() {
+    const LENGTH: usize = 20_000;
+    let mut text = first_node("next = \"n1\"");
+    for index in 1..LENGTH {
+        let next = if index + 1 < LENGTH {
+            format!("n{}", index + 1)
+        } else {
+            "first".to_owned()
+        };
+        text.push_str(&format!(
+            "\n[[nodes]]\nid = \"n{index}\"\ntitle = \"N\"\nnext = \"{next}\"\n"
+        ));
+    }
+    assert!(text.len() <= 1024 * 1024, "{} bytes", text.len());
+    expect(
+        &text,
+        &[(
+            &format!("\"n{}\"\ntitle", LENGTH - 1),
+            &format!("cycle: node `n{}` leads back to `first`", LENGTH - 1),
+        )],
+    );
+}

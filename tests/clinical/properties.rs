@@ -17,6 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
+use crate::condition_reference;
 use crate::contract_fields::REQUEST_FIELDS;
 use crate::embedded::pathways;
 
@@ -416,7 +417,7 @@ fn conditions(pathway: &Pathway) -> Vec<&When> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// The compiled programs and `Condition::eval` agree on every condition, under every profile
+    /// The compiled programs and the reference semantics (`condition_reference`) agree on every condition, under every profile
     /// and region of every pathway.
     #[test]
     fn compiled_conditions_agree_with_the_reference(request in valid_request()) {
@@ -431,7 +432,7 @@ proptest! {
                     for when in &whens {
                         prop_assert_eq!(
                             when.holds(&ctx),
-                            when.condition.eval(&ctx),
+                            condition_reference::holds(&when.condition, &ctx),
                             "{} ({}, slot {}): {:?}",
                             pathway.id,
                             pathway.profiles[profile].id,

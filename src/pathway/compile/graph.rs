@@ -179,7 +179,8 @@ impl Compiler {
         (nodes, start)
     }
 
-    /// Cycles and unreachable nodes.
+    /// Cycles and unreachable nodes. Hand-written and iterative: petgraph's `depth_first_search`
+    /// recurses once per node of a path and overflows a 2 MiB stack on a chain that a 1 MiB file holds.
     fn graph_checks(&mut self, files: &[file::NodeFile], nodes: &[Node], start: usize) {
         let successors = |node: &Node| -> Vec<usize> {
             match &node.route {

@@ -1,8 +1,12 @@
-//! Read-only views of a compiled pathway for reviewers: a one-line summary and the full document
-//! (options catalogue, sources, profiles with their parameter values, nodes, and every entry whose
-//! source is not fully verified). They borrow the pathway, so building one copies little.
+//! The bodies of `GET /v1/pathways` and `GET /v1/pathways/{id}`: read-only views of a compiled
+//! pathway for reviewers, a one-line summary and the full document (options catalogue, sources,
+//! profiles with their parameter values, nodes, and every entry whose source is not fully
+//! verified). They borrow the pathway, so building one copies little; the pathway itself knows
+//! nothing of them.
 
-use super::{Code, Evidence, ParameterValue, Pathway, ProvenanceFlag, Route, Source};
+use crate::pathway::{
+    Code, Evidence, Node, OptionDef, ParameterValue, Pathway, ProvenanceFlag, Route, Source,
+};
 use crate::vocab::{Category, Region};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -135,15 +139,15 @@ pub struct Edge<'a> {
     pub when: Option<&'a str>,
 }
 
-impl Pathway {
-    pub fn summary(&self) -> PathwaySummary<'_> {
+impl<'a> PathwaySummary<'a> {
+    pub fn of(pathway: &'a Pathway) -> PathwaySummary<'a> {
         PathwaySummary {
-            id: &self.id,
-            title: &self.title,
-            version: &self.version,
-            digest: &self.digest,
-            regions: &self.regions,
-            profiles: self
+            id: &pathway.id,
+            title: &pathway.title,
+            version: &pathway.version,
+            digest: &pathway.digest,
+            regions: &pathway.regions,
+            profiles: pathway
                 .profiles
                 .iter()
                 .map(|profile| ProfileSummary {
@@ -152,18 +156,20 @@ impl Pathway {
                     label: &profile.label,
                 })
                 .collect(),
-            default_profile: &self.profiles[self.default_profile].id,
+            default_profile: &pathway.profiles[pathway.default_profile].id,
         }
     }
+}
 
-    pub fn document(&self) -> PathwayDocument<'_> {
+impl<'a> PathwayDocument<'a> {
+    pub fn of(pathway: &'a Pathway) -> PathwayDocument<'a> {
         PathwayDocument {
-            summary: self.summary(),
-            description: self.description.as_deref(),
-            disclaimer: &self.disclaimer,
-            strength_scale: &self.strength_scale,
-            sources: &self.sources,
-            profiles: self
+            summary: PathwaySummary::of(pathway),
+            description: pathway.description.as_deref(),
+            disclaimer: &pathway.disclaimer,
+            strength_scale: &pathway.strength_scale,
+            sources: &pathway.sources,
+            profiles: pathway
                 .profiles
                 .iter()
                 .map(|profile| ProfileDocument {
@@ -171,7 +177,7 @@ impl Pathway {
                     title: &profile.title,
                     label: &profile.label,
                     description: profile.description.as_deref(),
-                    parameters: self
+                    parameters: pathway
                         .parameters
                         .iter()
                         .map(|parameter| ProfileParameter {
@@ -190,22 +196,20 @@ impl Pathway {
                         .collect(),
                 })
                 .collect(),
-            options: self
-                .options
-                .iter()
-                .map(|option| self.option_document(option))
+            options: (pathway.options.iter())
+                .map(|option| OptionDocument::of(pathway, option))
                 .collect(),
-            start: &self.nodes[self.start].id,
-            nodes: self
-                .nodes
-                .iter()
-                .map(|node| self.node_document(node))
+            start: &pathway.nodes[pathway.start].id,
+            nodes: (pathway.nodes.iter())
+                .map(|node| NodeDocument::of(pathway, node))
                 .collect(),
-            provenance_flags: self.provenance_flags(),
+            provenance_flags: pathway.provenance_flags(),
         }
     }
+}
 
-    fn option_document<'a>(&'a self, option: &'a super::OptionDef) -> OptionDocument<'a> {
+impl<'a> OptionDocument<'a> {
+    fn of(pathway: &'a Pathway, option: &'a OptionDef) -> OptionDocument<'a> {
         OptionDocument {
             id: &option.id,
             title: &option.title,
@@ -215,9 +219,9 @@ impl Pathway {
             criteria: option
                 .criteria
                 .iter()
-                .map(|criterion| self.criteria[*criterion].id.as_str())
+                .map(|criterion| pathway.criteria[*criterion].id.as_str())
                 .collect(),
-            regions: self
+            regions: pathway
                 .regions
                 .iter()
                 .enumerate()
@@ -228,15 +232,17 @@ impl Pathway {
                     codes: &option.codes[slot],
                     citations: option.citations[slot]
                         .iter()
-                        .map(|source| self.sources[*source].id.as_str())
+                        .map(|source| pathway.sources[*source].id.as_str())
                         .collect(),
                 })
                 .collect(),
         }
     }
+}
 
-    fn node_document<'a>(&'a self, node: &'a super::Node) -> NodeDocument<'a> {
-        let node_id = |index: usize| self.nodes[index].id.as_str();
+impl<'a> NodeDocument<'a> {
+    fn of(pathway: &'a Pathway, node: &'a Node) -> NodeDocument<'a> {
+        let node_id = |index: usize| pathway.nodes[index].id.as_str();
         let next = match &node.route {
             Route::End => Vec::new(),
             Route::Next(to) => vec![Edge {
@@ -265,17 +271,17 @@ impl Pathway {
             offers: node
                 .offers
                 .iter()
-                .map(|offer| self.options[offer.option].id.as_str())
+                .map(|offer| pathway.options[offer.option].id.as_str())
                 .collect(),
             avoids: node
                 .avoids
                 .iter()
-                .map(|avoid| self.options[avoid.option].id.as_str())
+                .map(|avoid| pathway.options[avoid.option].id.as_str())
                 .collect(),
             alerts: node
                 .alerts
                 .iter()
-                .map(|alert| self.alerts[*alert].code.as_str())
+                .map(|alert| pathway.alerts[*alert].code.as_str())
                 .collect(),
             next,
         }
@@ -284,13 +290,14 @@ impl Pathway {
 
 #[cfg(test)]
 mod tests {
+    use super::PathwayDocument;
     use crate::pathway::PathwaySet;
 
     #[test]
     fn the_document_lists_every_part_of_the_pathway() {
         let set = PathwaySet::embedded().unwrap();
         let pathway = set.default_pathway();
-        let document = serde_json::to_value(pathway.document()).unwrap();
+        let document = serde_json::to_value(PathwayDocument::of(pathway)).unwrap();
         assert_eq!(document["id"], pathway.id.as_str());
         assert_eq!(
             document["options"].as_array().unwrap().len(),
