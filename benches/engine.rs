@@ -1,7 +1,7 @@
 //! Benchmarks of the pathway engine on the embedded pathway, rotating through the HTTP benchmark's
-//! requests: `evaluate` with and without the trace, comparing every profile, parsing, the whole
-//! triage use case (parse, evaluate, serialize), and loading plus validating the default pathway.
-//! Run with `cargo bench --bench engine`.
+//! requests: `evaluate` with and without the trace, writing the answer, comparing every profile,
+//! parsing, the whole triage use case, and loading plus validating the default pathway. Run with
+//! `cargo bench --bench engine`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use facet_triage::engine;
@@ -58,6 +58,16 @@ fn evaluate(c: &mut Criterion) {
     }
     rotate(
         c,
+        "answer: evaluate and write the JSON body",
+        &requests,
+        |(request, resolved)| {
+            let mut body = Vec::with_capacity(8192);
+            black_box(engine::answer(pathway, request, *resolved, &mut body));
+            black_box(body);
+        },
+    );
+    rotate(
+        c,
         "compare: every profile (POST /v1/triage/compare's engine work)",
         &requests,
         |(request, resolved)| {
@@ -77,7 +87,7 @@ fn evaluate(c: &mut Criterion) {
     );
     rotate(
         c,
-        "triage: parse, evaluate, serialize (POST /v1/triage)",
+        "triage: parse, evaluate, write (POST /v1/triage)",
         &bodies,
         |body| {
             black_box(triage(&set, body, false).expect("answers"));

@@ -5,9 +5,7 @@
 //! `pathways/`) and returns the ranked next options with evidence levels, what to avoid and alerts.
 //!
 //! - [`pathway`] owns the pathway file model, its validation and the compiled graph;
-//! - [`engine`] evaluates a request against a compiled pathway into the response types;
-//! - [`triage`] is the use case behind `POST /v1/triage` and `facet-triage evaluate`: parse,
-//!   resolve, evaluate, serialize with serde;
+//! - [`engine`] evaluates a request against a compiled pathway;
 //! - [`request`], [`facts`] and [`vocab`] define the API's input and the facts a pathway can read;
 //! - [`cds`] maps a CDS Hooks 2.0 call's FHIR prefetch to a triage request and the answer to cards;
 //! - [`db`] stores CDS feedback and the JWT replay cache, shared by replicas.
@@ -18,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod escape;
 pub mod facts;
 pub mod http;
 pub mod json;

@@ -1,6 +1,6 @@
-//! The triage use case: a request body in, the engine's response serialized with serde out. Shared
-//! by `POST /v1/triage` and `facet-triage evaluate`, so both answer byte for byte the same; and the
-//! comparison across profiles, shared by `POST /v1/triage/compare` and `facet-triage compare`.
+//! The triage use case: a request body in, a response body out. Shared by `POST /v1/triage` and
+//! `facet-triage evaluate`, so both answer byte for byte the same; and the comparison across
+//! profiles, shared by `POST /v1/triage/compare` and `facet-triage compare`.
 
 use crate::engine::{self, Answered};
 use crate::pathway::PathwaySet;
@@ -41,12 +41,19 @@ pub fn triage_into<'a>(
     })?;
     let pathway = pathway_of(pathways, &request)?;
     let resolved = pathway.resolve(&request).map_err(Problem::invalid)?;
-    let response = engine::evaluate(pathway, &request, resolved, trace);
     out.clear();
     let mut body = out;
-    // Serializing plain data into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut body, &response);
-    let answered = response.answered();
+    let answered = if trace {
+        let response = engine::evaluate(pathway, &request, resolved, true);
+        // Serializing plain data into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut body, &response);
+        Answered {
+            top_option: response.options.first().map(|option| option.id),
+            profile: response.profile,
+        }
+    } else {
+        engine::answer(pathway, &request, resolved, &mut body)
+    };
     Ok(Outcome { body, answered })
 }
 

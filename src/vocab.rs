@@ -226,7 +226,12 @@ impl std::fmt::Display for Duration {
 pub fn write_number(out: &mut impl std::fmt::Write, value: f64) -> std::fmt::Result {
     let rounded = (value * 100.0).round() / 100.0;
     if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
-        write!(out, "{}", rounded as i64)
+        if rounded < 0.0 {
+            out.write_char('-')?;
+        }
+        let mut buffer = [0; 20];
+        let digits = crate::escape::decimal(rounded.abs() as u64, &mut buffer);
+        out.write_str(std::str::from_utf8(digits).unwrap_or_default())
     } else {
         let text = format!("{rounded:.2}");
         out.write_str(text.trim_end_matches('0').trim_end_matches('.'))

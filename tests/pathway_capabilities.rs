@@ -37,6 +37,17 @@ fn evaluate_with(changes: Value, trace: bool) -> Value {
     let body = request(changes).to_string();
     let outcome = triage(pathways(), body.as_bytes(), trace)
         .unwrap_or_else(|problem| panic!("{body} was refused: {problem:?}"));
+    if !trace {
+        // The direct writer (pieces serialized at load) writes what serde_json writes.
+        let request = facet_triage::request::parse(body.as_bytes()).unwrap();
+        let pathway = pathways().get(request.pathway.as_deref()).unwrap();
+        let resolved = pathway.resolve(&request).unwrap();
+        let response = facet_triage::engine::evaluate(pathway, &request, resolved, false);
+        assert_eq!(
+            String::from_utf8(outcome.body.clone()).unwrap(),
+            serde_json::to_string(&response).unwrap()
+        );
+    }
     serde_json::from_slice(&outcome.body).expect("the body is JSON")
 }
 

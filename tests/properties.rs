@@ -376,6 +376,12 @@ proptest! {
         let mut traced: Value = serde_json::from_slice(&traced.body).unwrap();
         assert!(traced.as_object_mut().unwrap().remove("trace").is_some());
         assert_eq!(traced, serde_json::from_slice::<Value>(&outcome.body).unwrap());
+        // The direct response writer writes exactly what serde_json writes.
+        let request = facet_triage::request::parse(body.as_bytes()).unwrap();
+        let pathway = pathways().default_pathway();
+        let resolved = pathway.resolve(&request).unwrap();
+        let response = facet_triage::engine::evaluate(pathway, &request, resolved, false);
+        assert_eq!(outcome.body, serde_json::to_vec(&response).unwrap());
     }
 }
 

@@ -517,3 +517,32 @@ async fn every_vignette_file_passes() {
         all_failures.join("\n")
     );
 }
+
+/// The response writer is byte for byte what serde_json writes, for every vignette request.
+#[test]
+fn the_response_writer_matches_serde_json() {
+    use facet_triage::{engine, request};
+    let pathways = PathwaySet::embedded().expect("embedded pathway loads");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vignettes");
+    let mut compared = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let data: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        for vignette in data["vignettes"].as_array().into_iter().flatten() {
+            let request = request::parse(vignette["request"].to_string().as_bytes()).unwrap();
+            let pathway = pathways.get(request.pathway.as_deref()).unwrap();
+            let resolved = pathway.resolve(&request).unwrap();
+            let response = engine::evaluate(pathway, &request, resolved, false);
+            let mut written = Vec::new();
+            engine::answer(pathway, &request, resolved, &mut written);
+            assert_eq!(
+                String::from_utf8(written).unwrap(),
+                serde_json::to_string(&response).unwrap(),
+                "{}",
+                vignette["id"]
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 400, "only {compared} vignettes compared");
+}

@@ -8,6 +8,7 @@
 mod compare;
 mod disagree;
 mod response;
+mod write;
 
 pub use compare::{Comparison, Disagreement, ProfileAnswer, compare};
 pub use response::*;
@@ -38,7 +39,8 @@ struct Avoided {
     avoid: usize,
 }
 
-/// The outcome of a walk as positions in the pathway, from which the response is built.
+/// The outcome of a walk as positions in the pathway; both the serde response and the direct
+/// writer are built from it.
 struct Decision {
     /// Offered options, best first.
     ranked: ShortList<Pick, 16>,
@@ -377,10 +379,12 @@ pub fn evaluate<'a>(
                 title: &option.title,
                 category: option.category,
                 evidence: &option.evidence[slot],
+                evidence_json: &option.evidence_json[slot],
                 rationale: offer.rationale.to_string(&ctx),
                 criteria,
                 citations,
                 codes: &option.codes[slot],
+                codes_json: &option.codes_json[slot],
             }
         })
         .collect();
@@ -431,7 +435,7 @@ pub fn evaluate<'a>(
     }
 }
 
-/// What an answer says, for metrics.
+/// What a written answer says, for metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Answered<'a> {
     /// Id of the top-ranked option, if any.
@@ -440,13 +444,32 @@ pub struct Answered<'a> {
     pub profile: &'a str,
 }
 
-impl<'a> TriageResponse<'a> {
-    /// What this answer says, for metrics.
-    pub fn answered(&self) -> Answered<'a> {
-        Answered {
-            top_option: self.options.first().map(|option| option.id),
-            profile: self.profile,
-        }
+/// Evaluates one request and appends the response's JSON (without trace) to `out`: the same bytes
+/// as serializing [`evaluate`]'s response, written from the pieces the pathway serialized at load.
+pub fn answer<'a>(
+    pathway: &'a Pathway,
+    request: &TriageRequest,
+    resolved: Resolved,
+    out: &mut Vec<u8>,
+) -> Answered<'a> {
+    let facts = Facts::from_request(request);
+    let ctx = context(pathway, &facts, resolved);
+    let mut decision = Decision::new();
+    decide::<false>(pathway, &ctx, None, &mut decision);
+    let disagreement = disagree::for_answer(
+        pathway,
+        &facts,
+        resolved.profile,
+        resolved.region_slot,
+        &mut decision,
+    );
+    write::answer(&ctx, &decision, disagreement.as_deref(), out);
+    Answered {
+        top_option: decision
+            .ranked
+            .first()
+            .map(|pick| pathway.options[pick.option].id.as_str()),
+        profile: &pathway.profiles[resolved.profile].id,
     }
 }
 

@@ -438,6 +438,7 @@ impl Compiler {
             nodes,
             start: start?,
             walk: Default::default(),
+            response_json: ResponseJson::default(),
         };
         if !self.errors.is_empty() {
             return None;
@@ -487,6 +488,7 @@ impl Compiler {
             }
         }
         pathway.walk = pathway.build_walk();
+        pathway.response_json = ResponseJson::new(&pathway);
         Some(pathway)
     }
 

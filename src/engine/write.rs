@@ -1,0 +1,93 @@
+//! Writes a decision as the triage response's JSON straight into the body: the pathway's fixed
+//! text comes pre-serialized per profile and region ([`crate::pathway::ResponseJson`]), so only
+//! ranks, criterion statuses and the words that name the patient's facts are written per request.
+//! The bytes are exactly what serde_json writes for [`super::TriageResponse`]; the tests compare both.
+//! Kept instead of serializing that response with serde: serde cost 2.5 times the user-space
+//! instructions per request (148,000 against 59,000, `benches/http/instructions.sh`).
+
+use super::{Decision, alert_out, criterion_status};
+use crate::escape;
+use crate::facts::{Field, write_fact};
+use crate::pathway::Fill;
+use crate::pathway::condition::Context;
+
+/// `disagreement` follows the message of the pathway's disagreement alert when it is raised.
+pub(super) fn answer(
+    ctx: &Context,
+    decision: &Decision,
+    disagreement: Option<&str>,
+    out: &mut Vec<u8>,
+) {
+    let json = &ctx.pathway.response_json;
+    let row = ctx.row();
+    let mut named = Named([None; Field::COUNT]);
+    json.write(json.opening(decision.assessment, row), out, |out, fill| {
+        named.write_fill(ctx, 0, out, fill)
+    });
+    for (position, pick) in decision.ranked.iter().enumerate() {
+        if position > 0 {
+            out.push(b',');
+        }
+        json.write(json.offer(pick.node, pick.offer, row), out, |out, fill| {
+            named.write_fill(ctx, position + 1, out, fill)
+        });
+    }
+    out.extend_from_slice(b"],\"avoid\":[");
+    for (position, avoided) in decision.avoided.iter().enumerate() {
+        if position > 0 {
+            out.push(b',');
+        }
+        json.write(
+            json.avoid(avoided.node, avoided.avoid, row),
+            out,
+            |out, fill| named.write_fill(ctx, 0, out, fill),
+        );
+    }
+    out.extend_from_slice(b"],\"alerts\":[");
+    for (position, alert) in decision.alerts.iter().enumerate() {
+        if position > 0 {
+            out.push(b',');
+        }
+        let appended = (disagreement.is_some() && ctx.pathway.disagreement_alert == Some(*alert))
+            || ctx.pathway.alerts[*alert].name_profiles_where.is_some();
+        if appended {
+            // Serializing plain data into a Vec cannot fail.
+            let _ = serde_json::to_writer(
+                &mut *out,
+                &alert_out(ctx.pathway, ctx, *alert, disagreement),
+            );
+            continue;
+        }
+        json.write(json.alert(*alert, row), out, |out, fill| {
+            named.write_fill(ctx, 0, out, fill)
+        });
+    }
+    out.extend_from_slice(json.tail());
+}
+
+/// Where each fact's words already stand in the answer: a fact named again is copied from there.
+struct Named([Option<(usize, usize)>; Field::COUNT]);
+
+impl Named {
+    /// Writes what the request fills into a piece; `rank` is the option's, in an offer.
+    #[inline]
+    fn write_fill(&mut self, ctx: &Context, rank: usize, out: &mut Vec<u8>, fill: Fill) {
+        match fill {
+            Fill::End => {}
+            Fill::Rank => escape::uint(out, rank as u64),
+            Fill::Fact(field) => match self.0[field as usize] {
+                Some((start, end)) => out.extend_from_within(start..end),
+                None => {
+                    let start = out.len();
+                    write_fact(&mut escape::Verbatim(out), field, ctx.facts.get(field));
+                    self.0[field as usize] = Some((start, out.len()));
+                }
+            },
+            Fill::Status(criterion) => out.extend_from_slice(
+                criterion_status(&ctx.pathway.criteria[criterion], ctx)
+                    .as_str()
+                    .as_bytes(),
+            ),
+        }
+    }
+}
