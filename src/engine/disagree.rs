@@ -3,8 +3,10 @@
 //! pathway names the alert that reports it (`disagreement_alert`); its message is followed by each
 //! such option with the profiles, by their labels, that offer and avoid it.
 //!
-//! Another profile's answer is needed only as two sets, offered and avoided, so it is read by a walk
-//! that keeps nothing else (no ranking, alerts or assessment).
+//! Another profile's answer is needed only as two sets, offered and avoided, and only for the options
+//! this answer offers or avoids (no other option can be named), so it is read by a walk that keeps
+//! nothing else (no ranking, alerts or assessment) and tests the conditions of those options' offers
+//! and avoids only.
 
 use super::{Decision, OptionSet, decide};
 use crate::facts::Facts;
@@ -35,8 +37,8 @@ impl Sides {
     }
 
     /// The walk of [`decide`], keeping only what is offered (and not avoided or suppressed) and
-    /// what is avoided.
-    fn walk(pathway: &Pathway, ctx: &Context) -> Sides {
+    /// what is avoided among the `relevant` options; the sets are exact for those options only.
+    fn walk(pathway: &Pathway, ctx: &Context, relevant: &OptionSet) -> Sides {
         let walk = &pathway.walk;
         let count = pathway.options.len();
         let (mut offered, mut avoided, mut excluded) = (
@@ -51,7 +53,8 @@ impl Sides {
             // not depend on it, and most of the pathway's long conditions guard such nodes.
             if node.shapes_options() && walk.holds(node.guard, ctx) {
                 for offer in walk.offers(node.offers) {
-                    if walk.tie_order(offer.option, ctx.region_slot).is_some()
+                    if relevant.contains(offer.option as usize)
+                        && walk.tie_order(offer.option, ctx.region_slot).is_some()
                         && walk.holds(offer.when, ctx)
                     {
                         offered.insert(offer.option as usize);
@@ -60,7 +63,8 @@ impl Sides {
                 for avoid in walk.avoids(node.avoids) {
                     // As in `decide`: an option the region does not serve is neither offered nor
                     // avoided there.
-                    if walk.tie_order(avoid.option, ctx.region_slot).is_some()
+                    if relevant.contains(avoid.option as usize)
+                        && walk.tie_order(avoid.option, ctx.region_slot).is_some()
                         && walk.holds(avoid.when, ctx)
                     {
                         avoided.insert(avoid.option as usize);
@@ -73,14 +77,8 @@ impl Sides {
             }
             current = walk.follow(node.route, ctx).0;
         }
-        let mut kept = OptionSet::new(count);
-        (0..count)
-            .filter(|option| offered.contains(*option) && !excluded.contains(*option))
-            .for_each(|option| kept.insert(option));
-        Sides {
-            offered: kept,
-            avoided,
-        }
+        offered.remove_all(&excluded);
+        Sides { offered, avoided }
     }
 }
 
@@ -107,10 +105,21 @@ pub(super) fn for_answer(
     decision: &mut Decision,
 ) -> Option<String> {
     let alert = pathway.disagreement_alert?;
+    // Only an option this answer offers or avoids can be one it disagrees about.
+    let mut relevant = OptionSet::new(pathway.options.len());
+    (decision.ranked.iter()).for_each(|pick| relevant.insert(pick.option));
+    (decision.avoided.iter()).for_each(|avoided| relevant.insert(avoided.option));
+    if relevant.is_empty() {
+        return None;
+    }
     let sides: Vec<Sides> = (0..pathway.profiles.len())
         .map(|other| match other == profile {
             true => Sides::of(pathway, decision),
-            false => Sides::walk(pathway, &Context::new(pathway, facts, other, region_slot)),
+            false => Sides::walk(
+                pathway,
+                &Context::new(pathway, facts, other, region_slot),
+                &relevant,
+            ),
         })
         .collect();
     let text = text(pathway, profile, &sides)?;

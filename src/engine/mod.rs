@@ -219,12 +219,15 @@ impl OptionSet {
         }
     }
 
-    fn insert(&mut self, option: usize) {
-        let words = match self {
-            OptionSet::Inline(words) => &mut words[..],
+    fn words_mut(&mut self) -> &mut [u64] {
+        match self {
+            OptionSet::Inline(words) => words,
             OptionSet::Heap(words) => words,
-        };
-        words[option / 64] |= 1 << (option % 64);
+        }
+    }
+
+    fn insert(&mut self, option: usize) {
+        self.words_mut()[option / 64] |= 1 << (option % 64);
     }
 
     fn contains(&self, option: usize) -> bool {
@@ -234,6 +237,15 @@ impl OptionSet {
     /// Whether the two sets share an option.
     fn meets(&self, other: &OptionSet) -> bool {
         (self.words().iter().zip(other.words())).any(|(a, b)| a & b != 0)
+    }
+
+    /// Removes every option of `other` (a set over as many options).
+    fn remove_all(&mut self, other: &OptionSet) {
+        (self.words_mut().iter_mut().zip(other.words())).for_each(|(a, b)| *a &= !b);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.words().iter().all(|word| *word == 0)
     }
 }
 
@@ -575,6 +587,9 @@ mod tests {
             other.insert(options - 1);
             assert!(set.meets(&other));
             assert_eq!(matches!(set, OptionSet::Heap(_)), options > 256);
+            set.remove_all(&other);
+            assert!(set.contains(0) && !set.contains(1) && !set.contains(options - 1));
+            assert!(!set.is_empty() && OptionSet::new(options).is_empty());
         }
     }
 }

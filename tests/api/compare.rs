@@ -38,6 +38,9 @@ fn vignette_requests() -> Vec<(String, Value)> {
     requests
 }
 
+/// The embedded pathway's alert for profiles that disagree (its `disagreement_alert`).
+const DISAGREEMENT_ALERT: &str = "guidelines-disagree";
+
 fn ids(list: &Value, key: Option<&str>) -> Vec<Value> {
     list.as_array()
         .unwrap()
@@ -54,7 +57,7 @@ async fn each_profile_entry_is_the_single_answer_under_that_profile() {
     assert!(profiles.len() >= 2, "{listed}");
     let catalogue = get(&app, "/v1/pathways/facet-pain").await.json();
     let requests = vignette_requests();
-    let mut compared = 0;
+    let (mut compared, mut disputes_named) = (0, 0);
     for (id, request) in requests {
         let plain = triage(&app, request.to_string()).await;
         if plain.status != 200 {
@@ -114,6 +117,52 @@ async fn each_profile_entry_is_the_single_answer_under_that_profile() {
                 );
             }
         }
+        // A single answer raises the disagreement alert exactly when its profile offers or avoids
+        // a disputed option, and its message names each such option with the profiles' labels.
+        let label = |profile: &Value| {
+            let listed = listed["pathways"][0]["profiles"].as_array().unwrap();
+            let entry = listed.iter().find(|p| p["id"] == *profile).unwrap();
+            entry["label"].as_str().unwrap().to_owned()
+        };
+        let labels = |profiles: &Value| -> String {
+            let names: Vec<String> = profiles.as_array().unwrap().iter().map(label).collect();
+            names.join(", ")
+        };
+        for single in &singles {
+            let parts: Vec<String> = expected
+                .iter()
+                .filter(|d| {
+                    let named =
+                        |list: &str| d[list].as_array().unwrap().contains(&single["profile"]);
+                    named("offered_by") || named("avoided_by")
+                })
+                .map(|d| {
+                    let option = (catalogue["options"].as_array().unwrap().iter())
+                        .find(|o| o["id"] == d["option"])
+                        .unwrap();
+                    format!(
+                        "{}: offered by {}; avoided by {}",
+                        option["title"].as_str().unwrap(),
+                        labels(&d["offered_by"]),
+                        labels(&d["avoided_by"])
+                    )
+                })
+                .collect();
+            let alert = (single["alerts"].as_array().unwrap().iter())
+                .find(|alert| alert["code"] == DISAGREEMENT_ALERT);
+            match alert {
+                None => assert!(parts.is_empty(), "{id}: {parts:?}"),
+                Some(alert) => {
+                    let message = alert["message"].as_str().unwrap();
+                    let named = format!(" {}.", parts.join(". "));
+                    assert!(
+                        !parts.is_empty() && message.ends_with(&named),
+                        "{id}: {message}"
+                    );
+                    disputes_named += 1;
+                }
+            }
+        }
         assert_eq!(comparison["disagreements"], Value::Array(expected), "{id}");
         let firsts: Vec<&Value> = singles.iter().map(|s| &s["options"][0]["id"]).collect();
         let differs = firsts.windows(2).any(|pair| pair[0] != pair[1]);
@@ -127,6 +176,7 @@ async fn each_profile_entry_is_the_single_answer_under_that_profile() {
         compared >= 100,
         "only {compared} vignette requests compared"
     );
+    assert!(disputes_named > 0, "no single answer named a disagreement");
 }
 
 #[tokio::test]
