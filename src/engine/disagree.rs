@@ -228,11 +228,14 @@ mod tests {
         bodies
     }
 
-    /// The light walk of a profile gives the sets of that profile's full decision.
+    /// The light walk of a profile, asked about every option, gives the sets of that profile's full
+    /// decision.
     #[test]
     fn the_light_walk_offers_and_avoids_what_the_full_walk_does() {
         let pathways = PathwaySet::embedded().unwrap();
         let pathway = pathways.default_pathway();
+        let mut every_option = OptionSet::new(pathway.options.len());
+        (0..pathway.options.len()).for_each(|option| every_option.insert(option));
         let (mut walked, mut disagreeing) = (0, 0);
         for body in grid() {
             let request = request::parse(body.as_bytes()).unwrap();
@@ -242,7 +245,8 @@ mod tests {
             let mut sides = Vec::new();
             for (profile, decision) in decisions.iter().enumerate() {
                 let full = Sides::of(pathway, decision);
-                let light = Sides::walk(pathway, &Context::new(pathway, &facts, profile, slot));
+                let ctx = Context::new(pathway, &facts, profile, slot);
+                let light = Sides::walk(pathway, &ctx, &every_option);
                 assert_eq!(light.offered, full.offered, "{body}");
                 assert_eq!(light.avoided, full.avoided, "{body}");
                 sides.push(full);

@@ -1,7 +1,6 @@
 //! The reference semantics of a pathway condition: a plain recursive reading of the public
 //! `Condition` tree, which the compiled programs the engine runs (`pathway::program`) must agree
-//! with. Kept out of `src/` so the service has one evaluator (`#[path]`-included; not a test target
-//! of its own).
+//! with. Kept out of `src/` so the service has one evaluator.
 
 use facet_triage::facts::Fact;
 use facet_triage::pathway::ParamValue;
