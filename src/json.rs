@@ -34,6 +34,33 @@ impl Json<'_> {
     }
 }
 
+impl Json<'_> {
+    /// The same document as a `serde_json::Value`, for serde to read typed values from; a repeated
+    /// key keeps its first value, and a whole number becomes an integer.
+    pub fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(flag) => Value::Bool(*flag),
+            Json::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+                Value::from(*number as i64)
+            }
+            Json::Number(number) => Value::from(*number),
+            Json::String(text) => Value::String(text.clone().into_owned()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(members) => {
+                let mut object = serde_json::Map::new();
+                for (key, value) in members {
+                    if !object.contains_key(key.as_ref()) {
+                        object.insert(key.clone().into_owned(), value.to_value());
+                    }
+                }
+                Value::Object(object)
+            }
+        }
+    }
+}
+
 /// Where a body stopped being JSON. Carries the position only, so the input is never repeated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
