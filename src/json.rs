@@ -1,9 +1,9 @@
 //! A JSON document model that keeps what `serde_json::Value` throws away: duplicate object keys.
 //!
-//! The contract makes a duplicate key a `422` naming it, so request bodies are read with this model
-//! (the members of a top-level object one by one with [`parse_members`], nested values as [`Json`]),
-//! then checked field by field. Strings and keys borrow from the input unless they hold escapes.
-//! Syntax errors keep only their position, never the input.
+//! The contract makes a duplicate key a `422` naming it, so a request body that serde does not read
+//! is read again with this model and checked field by field (`crate::request`); [`parse_members`]
+//! hands over the members of a top-level object one by one. Strings and keys borrow from the input
+//! unless they hold escapes. Syntax errors keep only their position, never the input.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;

@@ -22,7 +22,7 @@ const CARE_WEEKS: (f64, f64) = (0.0, 5_200.0);
 const BLOCK_NUMBER: (u8, u8) = (1, 2);
 const ID_LENGTH: (usize, usize) = (1, 64);
 /// Longest accepted duration, whatever the unit: 100 Julian years.
-pub(crate) const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
+pub const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 
 /// Checks the ranges of a typed request, as the schema declares them.
 pub(super) fn check_ranges(request: &TriageRequest, errors: &mut Vec<FieldError>) {
@@ -102,6 +102,19 @@ fn nonnegative(duration: Duration, pointer: impl FnOnce() -> String, errors: &mu
     }
 }
 
+/// A duration is at most 100 years; `pointer` is written only for an error.
+fn within(
+    duration: Duration,
+    pointer: impl FnOnce() -> String,
+    errors: &mut Vec<FieldError>,
+) -> bool {
+    let ok = duration.seconds() <= MAX_DURATION_SECONDS;
+    if !ok {
+        errors.push(FieldError::new(pointer(), "must not exceed 100 years"));
+    }
+    ok
+}
+
 /// What a rule knows of a field that may be left out.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Given<T> {
@@ -162,18 +175,11 @@ impl<'a> Related<'a> {
 
     /// Reports every rule broken by the fields that are valid on their own.
     pub fn check(self, errors: &mut Vec<FieldError>) {
-        let within = |duration: Duration, pointer: &str, errors: &mut Vec<FieldError>| {
-            let ok = duration.seconds() <= MAX_DURATION_SECONDS;
-            if !ok {
-                errors.push(FieldError::new(pointer, "must not exceed 100 years"));
-            }
-            ok
-        };
         let relief_duration = (self.relief_duration)
-            .filter(|duration| within(*duration, "/relief_duration/value", errors));
+            .filter(|duration| within(*duration, || "/relief_duration/value".into(), errors));
         if let Given::Valid(previous) = self.previous_block {
             let pointer = "/previous_block/relief_duration/value";
-            if within(previous.relief_duration, pointer, errors) {
+            if within(previous.relief_duration, || pointer.into(), errors) {
                 relief_needs_duration(
                     previous.percent_relief,
                     previous.relief_duration,
@@ -183,12 +189,12 @@ impl<'a> Related<'a> {
             }
         }
         let since = (self.time_since_procedure)
-            .filter(|duration| within(*duration, "/time_since_procedure/value", errors));
+            .filter(|duration| within(*duration, || "/time_since_procedure/value".into(), errors));
         let history = self.procedure_history.filter(|history| {
             let mut ok = true;
             for (index, entry) in history.iter().enumerate() {
-                let pointer = format!("/procedure_history/{index}/time_ago/value");
-                ok &= within(entry.time_ago, &pointer, errors);
+                let pointer = || format!("/procedure_history/{index}/time_ago/value");
+                ok &= within(entry.time_ago, pointer, errors);
             }
             ok
         });
