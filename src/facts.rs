@@ -191,7 +191,7 @@ impl Facts {
         facts.duration(Field::ReliefDuration, request.relief_duration);
         facts.boolean(Field::ReliefOngoing, request.relief_ongoing);
         facts.boolean(Field::RadicularSymptoms, request.radicular_symptoms);
-        facts.number(Field::BlockNumber, f64::from(request.block_number));
+        facts.number(Field::BlockNumber, f64::from(request.block_number()));
         if let Some(previous) = &request.previous_block {
             facts.set(Field::PreviousBlock, Fact::Present, 0.0, 0);
             facts.number(Field::PreviousPercentRelief, previous.percent_relief);

@@ -1,9 +1,9 @@
 //! A JSON document model that keeps what `serde_json::Value` throws away: duplicate object keys.
 //!
-//! The contract makes a duplicate key a `422` naming it, so request bodies are read with this model
-//! (the members of a top-level object one by one with [`parse_members`], nested values as [`Json`]),
-//! then checked field by field. Strings and keys borrow from the input unless they hold escapes.
-//! Syntax errors keep only their position, never the input.
+//! The contract makes a duplicate key a `422` naming it, so a request body that serde does not read
+//! is read again with this model and checked field by field (`crate::request`); [`parse_members`]
+//! hands over the members of a top-level object one by one. Strings and keys borrow from the input
+//! unless they hold escapes. Syntax errors keep only their position, never the input.
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -30,6 +30,33 @@ impl Json<'_> {
             Json::String(_) => "a string",
             Json::Array(_) => "an array",
             Json::Object(_) => "an object",
+        }
+    }
+}
+
+impl Json<'_> {
+    /// The same document as a `serde_json::Value`, for serde to read typed values from; a repeated
+    /// key keeps its first value, and a whole number becomes an integer.
+    pub fn to_value(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match self {
+            Json::Null => Value::Null,
+            Json::Bool(flag) => Value::Bool(*flag),
+            Json::Number(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+                Value::from(*number as i64)
+            }
+            Json::Number(number) => Value::from(*number),
+            Json::String(text) => Value::String(text.clone().into_owned()),
+            Json::Array(items) => Value::Array(items.iter().map(Json::to_value).collect()),
+            Json::Object(members) => {
+                let mut object = serde_json::Map::new();
+                for (key, value) in members {
+                    if !object.contains_key(key.as_ref()) {
+                        object.insert(key.clone().into_owned(), value.to_value());
+                    }
+                }
+                Value::Object(object)
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 macro_rules! api_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $wire:tt => $label:tt),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         pub enum $name {
             $(#[serde(rename = $wire)] $variant),+
         }
@@ -186,12 +186,14 @@ api_enum! {
     }
 }
 
-/// A duration with its unit, as sent by the client.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
+/// A duration with its UCUM unit (`mo` is the mean month, 30.4375 days).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = RequestDuration)]
 pub struct Duration {
-    /// Amount, at least 0.
+    // At least 0; at most 100 years in all (checked with the request).
+    #[schema(minimum = 0)]
     pub value: f64,
-    /// UCUM unit.
     pub unit: DurationUnit,
 }
 

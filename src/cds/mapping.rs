@@ -19,17 +19,13 @@
 use super::fhir::{self, CodeableConcept, Moment};
 use super::hook::{Entry, Prefetch};
 use super::outcome::CdsError;
-use crate::json::Json;
 use crate::pathway::fhir_mapping::{ConditionMeaning, FhirMapping, TextRule};
-use crate::request::{self, RequestError, TriageRequest};
-use crate::vocab::{Duration, DurationUnit, Procedure, RedFlag, Region};
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use crate::request::{HistoryEntry, MAX_HISTORY, PreviousBlock, TriageRequest};
+use crate::vocab::{Duration, DurationUnit, Guidance, Procedure, RedFlag, Region};
+use serde_json::Value;
 
 const HOUR: i64 = 3_600;
 const DAY: i64 = 24 * HOUR;
-/// The contract caps `procedure_history` at this many entries.
-const HISTORY_MAX: usize = 50;
 
 /// What a facet procedure code says: the kind of procedure and the region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,61 +254,63 @@ pub fn map(prefetch: &Prefetch, mapping: &FhirMapping, now: i64) -> Result<Mappi
             (block.clone(), relief)
         });
 
-    let mut request_json = json!({
-        "region": code.region.as_str(),
-        "procedure": code.procedure.as_str(),
-        "percent_relief": relief.percent,
-        "relief_duration": duration_json(relief.duration_seconds),
-        "radicular_symptoms": radicular,
-    });
-    let body = request_json.as_object_mut().expect("a JSON object literal");
-    if relief.ongoing {
-        body.insert("relief_ongoing".into(), Value::Bool(true));
-    }
-    if let Some((_, first)) = &previous {
-        body.insert("block_number".into(), json!(2));
-        if let Ok(first) = first {
-            body.insert(
-                "previous_block".into(),
-                json!({
-                    "percent_relief": first.percent,
-                    "relief_duration": duration_json(first.duration_seconds),
-                }),
-            );
-        }
-    }
-    if !red_flags.is_empty() {
-        let names: Vec<&str> = red_flags.iter().map(|f| f.as_str()).collect();
-        body.insert("red_flags".into(), json!(names));
-    }
-    let mut history = history(&events, &index, code.region, now);
-    if now == index.at && relief.duration_seconds > 0 {
-        // Scores dated after the call: a zero time since the procedure would contradict them.
-        history.remove("time_since_procedure");
-    }
-    body.extend(history);
-    let document = Json::deserialize(&request_json).map_err(|_| {
-        CdsError::new(
-            500,
-            "exception",
-            "the triage request could not be built",
-            None,
-        )
-    })?;
-    let request = request::from_json(document).map_err(|error| {
-        let detail = match error {
-            RequestError::Syntax(_) => "the triage request could not be built".to_owned(),
-            RequestError::Invalid(fields) => fields
-                .iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; "),
-        };
+    // A zero time since the procedure would contradict scores dated after the call.
+    let time_since_procedure = (now > index.at
+        || (now == index.at && relief.duration_seconds == 0))
+        .then(|| duration_for(now - index.at));
+    let history = history(&events, &index, code.region, now);
+    let request = TriageRequest {
+        region: code.region,
+        procedure: code.procedure,
+        percent_relief: relief.percent,
+        relief_duration: duration_for(relief.duration_seconds),
+        relief_ongoing: relief.ongoing,
+        radicular_symptoms: radicular,
+        block_number: previous.as_ref().map(|_| 2),
+        previous_block: previous
+            .as_ref()
+            .and_then(|(_, first)| first.as_ref().ok())
+            .map(|first| PreviousBlock {
+                percent_relief: first.percent,
+                relief_duration: duration_for(first.duration_seconds),
+                anesthetic: None,
+            }),
+        anesthetic: None,
+        guidance: Guidance::Fluoroscopy,
+        red_flags: red_flags.clone(),
+        pain_duration_months: None,
+        conservative_care_weeks: None,
+        recent_imaging: false,
+        rfa_contraindicated: false,
+        psychosocial_risk: false,
+        spinal_instability: false,
+        sacroiliac_signs: false,
+        time_since_procedure,
+        procedure_history: (!history.is_empty()).then_some(history),
+        myofascial_trigger_points: false,
+        modic_changes: None,
+        profile: None,
+        pathway: None,
+    };
+    request.validate().map_err(|fields| {
+        let detail = fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, f.message))
+            .collect::<Vec<_>>()
+            .join("; ");
         CdsError::new(
             422,
             "business-rule",
             format!("the prefetched record maps to an invalid triage request ({detail})"),
             Some("prefetch".to_owned()),
+        )
+    })?;
+    let request_json = serde_json::to_value(&request).map_err(|_| {
+        CdsError::new(
+            500,
+            "exception",
+            "the triage request could not be built",
+            None,
         )
     })?;
     Ok(Mapping::Mapped(Box::new(Mapped {
@@ -329,32 +327,26 @@ pub fn map(prefetch: &Prefetch, mapping: &FhirMapping, now: i64) -> Result<Mappi
     })))
 }
 
-/// `time_since_procedure` (when the procedure is not in the future) and `procedure_history`: the
-/// other mapped procedures of the region before the index one, most recent first, the 50 most
-/// recent. Each lies strictly before the index procedure, so its `time_ago` is never shorter
-/// than `time_since_procedure`.
+/// `procedure_history`: the other mapped procedures of the region before the index one, most
+/// recent first, the 50 most recent. Each lies strictly before the index procedure, so its
+/// `time_ago` is never shorter than `time_since_procedure`.
 fn history(
     events: &[FacetEvent],
     index: &FacetEvent,
     region: Region,
     now: i64,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    if now >= index.at {
-        out.insert("time_since_procedure".into(), duration_json(now - index.at));
-    }
-    let earlier: Vec<Value> = events
+) -> Vec<HistoryEntry> {
+    events
         .iter()
         .rev()
         .filter(|e| e.at < index.at && e.at <= now)
         .filter_map(|e| e.code.filter(|c| c.region == region).map(|c| (e, c)))
-        .take(HISTORY_MAX)
-        .map(|(e, c)| json!({"procedure": c.procedure.as_str(), "time_ago": duration_json(now - e.at)}))
-        .collect();
-    if !earlier.is_empty() {
-        out.insert("procedure_history".into(), Value::Array(earlier));
-    }
-    out
+        .take(MAX_HISTORY)
+        .map(|(e, c)| HistoryEntry {
+            procedure: c.procedure,
+            time_ago: duration_for(now - e.at),
+        })
+        .collect()
 }
 
 /// Completed facet procedures with a precise time, oldest first (ties keep bundle order), and
@@ -561,15 +553,11 @@ pub fn duration_for(seconds: i64) -> Duration {
     }
 }
 
-fn duration_json(seconds: i64) -> Value {
-    let duration = duration_for(seconds);
-    json!({"value": duration.value, "unit": duration.unit.as_str()})
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cds::fhir::Coding;
+    use serde_json::json;
 
     /// A mapping with made-up codes: A1 is an injection code of either kind in the lumbar region,
     /// B1 one of either kind in the cervical or thoracic region, R1 an ablation code (lumbar), and
@@ -724,14 +712,11 @@ codes = [{ code = "no", display = "No" }]
         ];
         let out = history(&events, &events[3], Region::Lumbar, 14 * DAY);
         assert_eq!(
-            Value::Object(out),
-            json!({
-                "time_since_procedure": {"value": 14.0, "unit": "d"},
-                "procedure_history": [
-                    {"procedure": "intra_articular_injection", "time_ago": {"value": 44.0, "unit": "d"}},
-                    {"procedure": "medial_branch_block", "time_ago": {"value": 16.0, "unit": "wk"}},
-                ]
-            })
+            serde_json::to_value(out).unwrap(),
+            json!([
+                {"procedure": "intra_articular_injection", "time_ago": {"value": 44.0, "unit": "d"}},
+                {"procedure": "medial_branch_block", "time_ago": {"value": 16.0, "unit": "wk"}},
+            ])
         );
     }
 
@@ -748,12 +733,13 @@ codes = [{ code = "no", display = "No" }]
             })
             .collect();
         let out = history(&events, &events[60], Region::Lumbar, DAY);
-        let list = out["procedure_history"].as_array().unwrap();
-        assert_eq!(list.len(), HISTORY_MAX);
+        let out = serde_json::to_value(out).unwrap();
+        let list = out.as_array().unwrap();
+        assert_eq!(list.len(), MAX_HISTORY);
         // Most recent first: one week before the index, the 50th is 50 weeks before it.
         assert_eq!(list[0]["time_ago"], json!({"value": 8.0, "unit": "d"}));
         assert_eq!(
-            list[HISTORY_MAX - 1]["time_ago"],
+            list[MAX_HISTORY - 1]["time_ago"],
             json!({"value": 50.0 + 1.0 / 7.0, "unit": "wk"})
         );
     }

@@ -3,10 +3,10 @@
 //! it to [`crate::triage::compare`]; checks run in the same order (size, content type, body).
 
 use super::error::ApiError;
-use super::triage::TriageRequestSchema;
 use super::{AppState, read_json_body};
 use crate::engine::Comparison;
 use crate::problem::Problem;
+use crate::request::TriageRequest;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/v1/triage/compare",
     tag = "triage",
     request_body(
-        content = TriageRequestSchema,
+        content = TriageRequest,
         content_type = "application/json",
         description = "How the patient responded to the intervention (contract section 4.1), without `profile`.",
         example = json!({

@@ -29,9 +29,6 @@ use utoipa_swagger_ui::{Config, SwaggerUi};
 pub const OPENAPI_PATH: &str = "/openapi.json";
 /// Where the Swagger UI is served.
 pub const DOCS_PATH: &str = "/docs";
-/// The longest relief duration the request parser accepts, in Julian years (`src/request.rs`); a test
-/// checks the two agree.
-const MAX_DURATION_YEARS: f64 = 100.0;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -308,9 +305,10 @@ fn add_request_rules(document: &mut Value, pathways: &PathwaySet) {
     }
 }
 
-/// The largest amount of `unit` within [`MAX_DURATION_YEARS`], exactly as the parser compares it.
+/// The largest amount of `unit` within the request's longest duration, exactly as the parser
+/// compares it.
 pub fn largest_value(unit: DurationUnit) -> f64 {
-    let limit = MAX_DURATION_YEARS * 365.25 * 86_400.0;
+    let limit = crate::request::MAX_DURATION_SECONDS;
     let mut value = limit / unit.seconds();
     while value * unit.seconds() > limit {
         value = value.next_down();

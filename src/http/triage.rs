@@ -8,7 +8,7 @@ use super::error::ApiError;
 use super::{AppState, buffers, read_json_body};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
-use crate::vocab::{Anesthetic, DurationUnit, Guidance, ModicChanges, Procedure, RedFlag, Region};
+use crate::request::TriageRequest;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -34,7 +34,7 @@ pub fn documentation() -> OpenApiRouter<AppState> {
     tag = "triage",
     params(TraceParam),
     request_body(
-        content = TriageRequestSchema,
+        content = TriageRequest,
         content_type = "application/json",
         description = "How the patient responded to the intervention (contract section 4.1).",
         example = json!({
@@ -99,117 +99,6 @@ pub struct TraceParam {
     /// Add the walk through the graph: each visited node with the facts it read and the branch taken.
     #[param(required = false, default = false)]
     pub trace: bool,
-}
-
-/// A triage request (contract section 4.1). Beyond this schema, the server rejects with `422`:
-/// `relief_duration.value` of 0 when `percent_relief` is above 0 (also inside `previous_block`);
-/// `block_number` or `previous_block` unless `procedure` is `medial_branch_block`; `previous_block`
-/// unless `block_number` is 2; `sacroiliac_signs: true` or `modic_changes` outside the lumbar region;
-/// `relief_duration` longer than `time_since_procedure`; a `procedure_history` entry less long ago
-/// than `time_since_procedure`; a relief duration over
-/// 100 years; a `profile` or `pathway` that is not loaded (see `GET /v1/pathways`); a duplicate key.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = TriageRequest)]
-pub struct TriageRequestSchema {
-    pub region: Region,
-    pub procedure: Procedure,
-    /// Peak relief of the index pain, in percent.
-    #[schema(minimum = 0, maximum = 100)]
-    pub percent_relief: f64,
-    /// How long that relief lasted (the time so far when `relief_ongoing`).
-    pub relief_duration: DurationSchema,
-    /// The relief has not worn off yet.
-    #[schema(required = false, default = false)]
-    pub relief_ongoing: bool,
-    /// Dermatomal pain radiating below the knee (lumbar) or below the elbow (cervical), or a
-    /// radicular deficit.
-    pub radicular_symptoms: bool,
-    /// Medial branch block only: 2 is the confirmatory (comparative) block; 1 when left out. No
-    /// default is declared, as the field is invalid for the other procedures.
-    #[schema(required = false, minimum = 1, maximum = 2)]
-    pub block_number: u8,
-    #[schema(required = false)]
-    pub previous_block: PreviousBlockSchema,
-    #[schema(required = false)]
-    pub anesthetic: Anesthetic,
-    /// Image guidance used; `fluoroscopy` when left out.
-    #[schema(required = false)]
-    pub guidance: Guidance,
-    #[schema(required = false)]
-    pub red_flags: Vec<RedFlag>,
-    #[schema(required = false, minimum = 0, maximum = 1200)]
-    pub pain_duration_months: f64,
-    /// Weeks of physical therapy or medication already tried.
-    #[schema(required = false, minimum = 0, maximum = 5200)]
-    pub conservative_care_weeks: f64,
-    /// MRI or CT of the region in the last 12 months, already reviewed.
-    #[schema(required = false, default = false)]
-    pub recent_imaging: bool,
-    /// E.g. an implanted electrical device or pseudarthrosis.
-    #[schema(required = false, default = false)]
-    pub rfa_contraindicated: bool,
-    /// Depression, fear-avoidance or catastrophizing.
-    #[schema(required = false, default = false)]
-    pub psychosocial_risk: bool,
-    /// Spondylolisthesis with instability, or deformity.
-    #[schema(required = false, default = false)]
-    pub spinal_instability: bool,
-    /// Pain below L5 with at least 3 positive sacroiliac provocation tests (lumbar only).
-    #[schema(required = false, default = false)]
-    pub sacroiliac_signs: bool,
-    /// Time from the index procedure to this assessment; at least `relief_duration`.
-    #[schema(required = false)]
-    pub time_since_procedure: DurationSchema,
-    /// Earlier facet procedures in the same region, not counting the index one; each at least
-    /// `time_since_procedure` ago.
-    #[schema(required = false, max_items = 50)]
-    pub procedure_history: Vec<HistoryEntrySchema>,
-    /// Myofascial trigger points found on examination.
-    #[schema(required = false, default = false)]
-    pub myofascial_trigger_points: bool,
-    /// Modic changes at L3 to S1 on MRI (lumbar only). No default is declared, as the field is
-    /// invalid for the other regions.
-    #[schema(required = false)]
-    pub modic_changes: ModicChanges,
-    /// Criteria profile id; the pathway's default profile when left out.
-    #[schema(required = false, min_length = 1, max_length = 64)]
-    pub profile: String,
-    /// Pathway id; the default pathway when left out.
-    #[schema(required = false, min_length = 1, max_length = 64)]
-    pub pathway: String,
-}
-
-/// A duration with its UCUM unit (`mo` is the mean month, 30.4375 days).
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = RequestDuration)]
-pub struct DurationSchema {
-    #[schema(minimum = 0)]
-    pub value: f64,
-    pub unit: DurationUnit,
-}
-
-/// An earlier facet procedure in the same region.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = HistoryEntry)]
-pub struct HistoryEntrySchema {
-    pub procedure: Procedure,
-    /// How long before this assessment it was done.
-    pub time_ago: DurationSchema,
-}
-
-/// The first block's result, given with a confirmatory (second) medial branch block.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = PreviousBlock)]
-pub struct PreviousBlockSchema {
-    #[schema(minimum = 0, maximum = 100)]
-    pub percent_relief: f64,
-    pub relief_duration: DurationSchema,
-    #[schema(required = false)]
-    pub anesthetic: Anesthetic,
 }
 
 #[cfg(test)]

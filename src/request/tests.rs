@@ -1,6 +1,8 @@
 //! Unit tests of request parsing and validation.
 
 use super::*;
+use crate::vocab::{DurationUnit, Guidance, ModicChanges, RedFlag};
+use serde_json::Value;
 
 fn invalid(body: &str) -> Vec<FieldError> {
     match parse(body.as_bytes()) {
@@ -9,29 +11,206 @@ fn invalid(body: &str) -> Vec<FieldError> {
     }
 }
 
-fn lookup_agrees_with_the_names<const N: usize>(fields: &Fields<N>) {
-    for (index, name) in fields.names.iter().enumerate() {
-        assert_eq!((fields.position)(name), Some(index), "{name}");
-        let mut longer = name.to_string();
-        longer.push('s');
-        for other in [
-            &name[1..],
-            &name[..name.len() - 1],
-            &longer,
-            &name.to_uppercase(),
-        ] {
-            assert_eq!((fields.position)(other), None, "{other}");
-        }
-    }
-    assert_eq!((fields.position)(""), None);
+#[test]
+fn the_schema_lists_every_member_in_order_with_the_required_ones() {
+    let shape = shape::request();
+    let names: Vec<&str> = shape.members.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names.len(), 24);
+    assert_eq!(names[..3], ["region", "procedure", "percent_relief"]);
+    assert_eq!(names[22..], ["profile", "pathway"]);
+    let required: Vec<&str> = (shape.members.iter().filter(|m| m.required))
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(
+        required,
+        [
+            "region",
+            "procedure",
+            "percent_relief",
+            "relief_duration",
+            "radicular_symptoms"
+        ]
+    );
 }
 
+/// One step into a request: a member, or the first item of an array.
+#[derive(Debug, Clone)]
+enum Step {
+    Member(String),
+    Item,
+}
+
+/// Every bound the schema declares, with the values at it and just beyond it.
+fn bounds(shape: &shape::Shape, path: &mut Vec<Step>, out: &mut Vec<(Vec<Step>, Value, bool)>) {
+    use serde_json::json;
+    use shape::Shape;
+    match shape {
+        Shape::Number {
+            integer,
+            minimum,
+            maximum,
+        } => {
+            // Whole numbers are written without a fraction, as integer members are read.
+            let number = |x: f64| {
+                if x.fract() == 0.0 {
+                    json!(x as i64)
+                } else {
+                    json!(x)
+                }
+            };
+            for (bound, step) in [(minimum, -1.0), (maximum, 1.0)] {
+                if let Some(bound) = *bound {
+                    out.push((path.clone(), number(bound), true));
+                    out.push((path.clone(), number(bound + step), false));
+                    out.push((path.clone(), number(bound + step / 1000.0), false));
+                    if *integer {
+                        out.push((path.clone(), number(bound - step / 2.0), false));
+                    }
+                }
+            }
+        }
+        Shape::String {
+            min_length,
+            max_length,
+        } => {
+            for (length, step) in [(min_length, -1i64), (max_length, 1)] {
+                if let Some(length) = length {
+                    let text = |n: i64| json!("é".repeat(n.max(0) as usize));
+                    out.push((path.clone(), text(*length as i64), true));
+                    out.push((path.clone(), text(*length as i64 + step), false));
+                }
+            }
+        }
+        Shape::Array { items, max_items } => {
+            if let Some(max) = max_items {
+                out.push((path.clone(), json!(max), true));
+                out.push((path.clone(), json!(max + 1), false));
+            }
+            path.push(Step::Item);
+            bounds(items, path, out);
+            path.pop();
+        }
+        Shape::Object(object) => {
+            for member in &object.members {
+                path.push(Step::Member(member.name.clone()));
+                bounds(&member.shape, path, out);
+                path.pop();
+            }
+        }
+        Shape::Boolean | Shape::Choice(_) => {}
+    }
+}
+
+/// A request that gives every member holding a bound.
+fn every_bounded_member() -> Value {
+    serde_json::json!({
+        "region": "lumbar", "procedure": "medial_branch_block", "percent_relief": 60,
+        "relief_duration": {"value": 2, "unit": "h"}, "radicular_symptoms": false,
+        "block_number": 2,
+        "previous_block": {"percent_relief": 50, "relief_duration": {"value": 2, "unit": "h"}},
+        "pain_duration_months": 6, "conservative_care_weeks": 12,
+        "time_since_procedure": {"value": 1, "unit": "wk"},
+        "procedure_history": [{"procedure": "intra_articular_injection", "time_ago": {"value": 2, "unit": "wk"}}],
+        "profile": "p", "pathway": "p"
+    })
+}
+
+/// `value` placed at `path`; an array's length as a number means that many copies of its item.
+fn with_value(mut request: Value, path: &[Step], value: Value) -> Value {
+    let mut at = &mut request;
+    for (index, step) in path.iter().enumerate() {
+        at = match step {
+            Step::Member(name) => &mut at[name.as_str()],
+            Step::Item => &mut at[0],
+        };
+        if index + 1 == path.len()
+            && let (Value::Array(items), Some(count)) = (&mut *at, value.as_u64())
+        {
+            *items = vec![items[0].clone(); count as usize];
+            return request;
+        }
+    }
+    *at = value;
+    request
+}
+
+/// serde's reading with `TriageRequest::validate` and the check against the schema must accept
+/// the same bodies, at every bound the schema declares and just beyond it.
 #[test]
-fn each_field_list_finds_exactly_its_names() {
-    lookup_agrees_with_the_names(&REQUEST_FIELDS);
-    lookup_agrees_with_the_names(&DURATION_FIELDS);
-    lookup_agrees_with_the_names(&PREVIOUS_BLOCK_FIELDS);
-    assert_eq!(index_of(&["a", "ab", "b"], "ab"), 1);
+fn the_typed_checks_agree_with_the_schema_at_every_bound() {
+    let mut probes = Vec::new();
+    for member in &shape::request().members {
+        let mut path = vec![Step::Member(member.name.clone())];
+        bounds(&member.shape, &mut path, &mut probes);
+    }
+    assert!(probes.len() >= 40, "{}", probes.len());
+    for (path, value, allowed) in probes {
+        let body = with_value(every_bounded_member(), &path, value.clone()).to_string();
+        let typed = read(body.as_bytes());
+        let checked = from_json(json::parse(body.as_bytes()).unwrap());
+        assert_eq!(
+            typed.is_some(),
+            checked.is_ok(),
+            "{path:?} = {value}: {checked:?}"
+        );
+        if !allowed {
+            assert!(checked.is_err(), "{path:?} = {value}");
+        }
+    }
+}
+
+/// The facts a pathway may read are the schema's members (and those of `previous_block`), with
+/// the same types; only the pathway and profile ids are not facts.
+#[test]
+fn the_facts_are_the_members_of_the_schema() {
+    use crate::facts::{FactType, Field};
+    use shape::Shape;
+    let mut facts = Vec::new();
+    // Each member with its fact's name, and whether it is a member of the request itself.
+    let mut members: Vec<(String, &shape::Member, bool)> = Vec::new();
+    for member in &shape::request().members {
+        members.push((member.name.clone(), member, true));
+        if member.name == "previous_block"
+            && let Shape::Object(block) = &member.shape
+        {
+            for nested in &block.members {
+                members.push((format!("previous_block.{}", nested.name), nested, false));
+            }
+        }
+    }
+    for (name, member, top) in members {
+        if name == "profile" || name == "pathway" {
+            continue;
+        }
+        let field = Field::lookup(&name).unwrap_or_else(|| panic!("{name} is not a fact"));
+        facts.push(field);
+        let agrees = match (field.fact_type(), &member.shape) {
+            (FactType::Boolean, Shape::Boolean) => true,
+            (FactType::Number(_), Shape::Number { .. }) => true,
+            (FactType::Choice(names), Shape::Choice(choices)) => names == choices.as_slice(),
+            (FactType::ChoiceSet(names), Shape::Array { items, .. }) => {
+                matches!(&**items, Shape::Choice(choices) if names == choices.as_slice())
+            }
+            (FactType::Duration, Shape::Object(object)) => {
+                let names: Vec<&str> = object.members.iter().map(|m| m.name.as_str()).collect();
+                names == ["value", "unit"]
+            }
+            (FactType::Group, Shape::Object(_)) => true,
+            (FactType::Group, Shape::Array { items, .. }) => matches!(**items, Shape::Object(_)),
+            _ => false,
+        };
+        assert!(
+            agrees,
+            "{name}: {:?} and {:?}",
+            field.fact_type(),
+            member.shape
+        );
+        if top && field.optional() {
+            assert!(!member.required, "{name} is required but an optional fact");
+        }
+    }
+    facts.sort();
+    assert_eq!(facts, Field::ALL, "every fact is a member of the request");
 }
 
 fn fields(body: &str) -> Vec<String> {
@@ -48,7 +227,7 @@ fn with(extra: &str) -> String {
 #[test]
 fn applies_the_contract_defaults() {
     let request = parse(with("").as_bytes()).unwrap();
-    assert_eq!(request.block_number, 1);
+    assert_eq!(request.block_number(), 1);
     assert_eq!(request.guidance, Guidance::Fluoroscopy);
     assert!(!request.relief_ongoing && !request.recent_imaging && request.red_flags.is_empty());
     assert_eq!(

@@ -3,7 +3,7 @@
 //! test modules that generate requests (`properties`, `request_parse`).
 
 /// Every top-level field, in the contract's order.
-pub const REQUEST_FIELDS: [&str; 20] = [
+pub const REQUEST_FIELDS: [&str; 24] = [
     "region",
     "procedure",
     "percent_relief",
@@ -22,6 +22,10 @@ pub const REQUEST_FIELDS: [&str; 20] = [
     "psychosocial_risk",
     "spinal_instability",
     "sacroiliac_signs",
+    "time_since_procedure",
+    "procedure_history",
+    "myofascial_trigger_points",
+    "modic_changes",
     "profile",
     "pathway",
 ];

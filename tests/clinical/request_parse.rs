@@ -19,11 +19,12 @@ const REQUIRED: [&str; 5] = [
     "radicular_symptoms",
 ];
 /// The fields whose valid values are strings; their wrong type here is a number.
-const STRING_FIELDS: [&str; 6] = [
+const STRING_FIELDS: [&str; 7] = [
     "region",
     "procedure",
     "anesthetic",
     "guidance",
+    "modic_changes",
     "profile",
     "pathway",
 ];
@@ -77,12 +78,24 @@ fn valid(key: &'static str) -> BoxedStrategy<Value> {
             "radiofrequency_ablation",
         ]),
         "percent_relief" => (0..=100u8).prop_map(Value::from).boxed(),
-        "relief_duration" => (
-            0..=3u8,
-            prop::sample::select(&["min", "h", "d", "wk", "mo"][..]),
+        "relief_duration" | "time_since_procedure" => duration().boxed(),
+        "procedure_history" => prop::collection::vec(
+            (
+                strings(&[
+                    "intra_articular_injection",
+                    "medial_branch_block",
+                    "radiofrequency_ablation",
+                ]),
+                duration(),
+            )
+                .prop_map(
+                    |(procedure, time_ago)| json!({"procedure": procedure, "time_ago": time_ago}),
+                ),
+            0..3,
         )
-            .prop_map(|(value, unit)| json!({"value": value, "unit": unit}))
-            .boxed(),
+        .prop_map(Value::from)
+        .boxed(),
+        "modic_changes" => strings(&["none", "type_1", "type_2"]),
         "block_number" => (1..=2u8).prop_map(Value::from).boxed(),
         "previous_block" => {
             Just(json!({"percent_relief": 50, "relief_duration": {"value": 2, "unit": "h"}}))
@@ -99,6 +112,26 @@ fn valid(key: &'static str) -> BoxedStrategy<Value> {
         _ if REQUEST_FIELDS.contains(&key) => any::<bool>().prop_map(Value::from).boxed(),
         _ => Just(json!(1)).boxed(),
     }
+}
+
+fn duration() -> impl Strategy<Value = Value> {
+    (
+        0..=3u8,
+        prop::sample::select(&["min", "h", "d", "wk", "mo"][..]),
+    )
+        .prop_map(|(value, unit)| json!({"value": value, "unit": unit}))
+}
+
+/// A duration's length in seconds (`mo` is the mean month of 30.4375 days).
+fn seconds(duration: &Value) -> f64 {
+    let unit = match duration["unit"].as_str() {
+        Some("min") => 60.0,
+        Some("h") => 3_600.0,
+        Some("d") => 86_400.0,
+        Some("wk") => 604_800.0,
+        _ => 2_629_800.0,
+    };
+    duration["value"].as_f64().unwrap() * unit
 }
 
 fn member(key: &'static str) -> impl Strategy<Value = Member> {
@@ -249,6 +282,33 @@ fn reference(members: &[Member]) -> Vec<Expected> {
             "may be true only when region is lumbar",
         ));
     }
+    if let (Some(region), Some(_)) = (valid("region"), valid("modic_changes"))
+        && region != "lumbar"
+    {
+        expected.push(exact(
+            "/modic_changes".into(),
+            "is only valid when region is lumbar",
+        ));
+    }
+    if let Some(since) = valid("time_since_procedure") {
+        if let Some(relief) = valid("relief_duration")
+            && seconds(relief) > seconds(since)
+        {
+            expected.push(exact(
+                "/relief_duration".into(),
+                "must not be longer than time_since_procedure",
+            ));
+        }
+        let history = valid("procedure_history").and_then(Value::as_array);
+        for (index, entry) in history.into_iter().flatten().enumerate() {
+            if seconds(&entry["time_ago"]) < seconds(since) {
+                expected.push(exact(
+                    format!("/procedure_history/{index}/time_ago"),
+                    "must not be shorter than time_since_procedure: earlier procedures come before the index one",
+                ));
+            }
+        }
+    }
     expected
 }
 
@@ -267,7 +327,7 @@ fn check_accepted(members: &[Member], request: &TriageRequest) {
         valid("percent_relief").and_then(|v| v.as_f64())
     );
     assert_eq!(
-        request.block_number,
+        request.block_number(),
         valid("block_number").map_or(1, |v| v.as_u64().unwrap() as u8)
     );
     let flags = valid("red_flags").map_or(0, |v| v.as_array().unwrap().len());
