@@ -4,7 +4,7 @@
 //! requests in flight keep the set they started with. An invalid file never replaces a good set: the
 //! previous one keeps serving and the failure (`file:line:column: message` lines) is kept for
 //! `/readyz` and counted in metrics. Reloads are triggered by changes in the pathway directory
-//! (debounced) and by SIGHUP.
+//! (debounced) and by [`PathwayStore::reload`], which the server calls on SIGHUP.
 
 use crate::pathway::{DEFAULT_MAX_FILE_BYTES, LoadErrors, PathwaySet};
 use arc_swap::{ArcSwap, Guard};
@@ -221,26 +221,6 @@ pub fn watch_directory(
         }
     });
     Ok(watcher)
-}
-
-/// Reloads the store on every SIGHUP (a logged no-op for the embedded pathways).
-#[cfg(unix)]
-pub fn reload_on_sighup(store: Arc<PathwayStore>) -> std::io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = signal(SignalKind::hangup())?;
-    tokio::spawn(async move {
-        while hangups.recv().await.is_some() {
-            if store.source() == &PathwaySource::Embedded {
-                tracing::info!(
-                    "SIGHUP ignored: the pathways are the embedded copy; start with --pathways DIR to reload them"
-                );
-                continue;
-            }
-            let store = store.clone();
-            let _ = tokio::task::spawn_blocking(move || store.reload()).await;
-        }
-    });
-    Ok(())
 }
 
 #[cfg(test)]

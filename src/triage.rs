@@ -16,24 +16,13 @@ pub struct Outcome<'a> {
 }
 
 /// The size most answers fit in, so the body is allocated once.
-pub const BODY_CAPACITY: usize = 8 * 1024;
+const BODY_CAPACITY: usize = 8 * 1024;
 
 /// Parses, validates, resolves and evaluates one request body.
 pub fn triage<'a>(
     pathways: &'a PathwaySet,
     body: &[u8],
     trace: bool,
-) -> Result<Outcome<'a>, Problem> {
-    triage_into(pathways, body, trace, Vec::with_capacity(BODY_CAPACITY))
-}
-
-/// [`triage`], writing the response body into `out` (cleared first), so that a caller can reuse its
-/// buffers.
-pub fn triage_into<'a>(
-    pathways: &'a PathwaySet,
-    body: &[u8],
-    trace: bool,
-    mut out: Vec<u8>,
 ) -> Result<Outcome<'a>, Problem> {
     let request = request::parse(body).map_err(|error| match error {
         RequestError::Syntax(syntax) => Problem::malformed(syntax.to_string()),
@@ -43,20 +32,22 @@ pub fn triage_into<'a>(
     let resolved = pathway
         .resolve(&request)
         .map_err(|unresolved| not_served(pathway, &unresolved))?;
-    out.clear();
-    let mut body = out;
+    let mut out = Vec::with_capacity(BODY_CAPACITY);
     let answered = if trace {
         let response = engine::evaluate(pathway, &request, resolved, true);
         // Serializing plain data into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut body, &response);
+        let _ = serde_json::to_writer(&mut out, &response);
         Answered {
             top_option: response.options.first().map(|option| option.id),
             profile: response.profile,
         }
     } else {
-        engine::answer(pathway, &request, resolved, &mut body)
+        engine::answer(pathway, &request, resolved, &mut out)
     };
-    Ok(Outcome { body, answered })
+    Ok(Outcome {
+        body: out,
+        answered,
+    })
 }
 
 /// Parses and validates a compare request body (a triage request without `profile`), evaluates it

@@ -6,13 +6,10 @@
 //! `OpenApiRouter` whose handlers carry their own OpenAPI description, so the document and the routes
 //! come from the same code. [`router_with`] merges them and wraps them in one layer that observes every
 //! request (`observe`: request id, metrics, logs, timeout, panics), the concurrency limit
-//! (`overload`) and the optional bearer-token check (`access`); `POST /v1/triage` carries the same
-//! layers on its handler, where they cost no routing. The web console (`console`) is static files
-//! outside the token check. Handlers that read a body set its
-//! size limit themselves. Triage answers are written into buffers recycled per thread (`buffers`).
+//! (`overload`) and the optional bearer-token check (`access`). The web console (`console`) is
+//! static files outside the token check. Handlers that read a body set its size limit themselves.
 
 pub mod access;
-mod buffers;
 mod cds;
 pub mod compare;
 mod connections;
@@ -42,7 +39,6 @@ use crate::db::Database;
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
 use axum::body::{Body, Bytes, HttpBody, to_bytes};
-use axum::handler::Handler;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::{Extension, Router};
 use http_body_util::{BodyExt, LengthLimitError};
@@ -216,7 +212,7 @@ fn documented_routes(
         .merge(openapi::routes(document))
         .route_layer(CompressionLayer::new());
     let mut routes = OpenApiRouter::with_openapi(openapi::base())
-        .merge(triage::documentation())
+        .merge(triage::routes())
         .merge(compare::routes())
         .merge(feedback::routes())
         .merge(documents)
@@ -265,7 +261,7 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
 
     // The API's CORS covers the documented routes; CDS Hooks routes carry their own CORS policy.
     let mut routes = routes.merge(openapi::swagger_ui().route_layer(CompressionLayer::new()));
-    if let Some(bearer) = bearer.clone() {
+    if let Some(bearer) = bearer {
         // Unknown `/v1` paths too answer 401 before 404, so they reveal nothing without a token.
         routes = routes.route(
             "/v1/{*rest}",
@@ -273,40 +269,16 @@ pub fn router_with(state: AppState, options: HttpOptions) -> Router {
         );
         routes = routes.layer(bearer);
     }
-    if let Some(cors) = cors.clone() {
+    if let Some(cors) = cors {
         routes = routes.layer(cors);
     }
     // Route groups outside the OpenAPI document merge here, so the layers below cover them too.
-    let routes = routes
+    routes
         .merge(cds::routes(options.cds))
         .merge(console::routes())
         .fallback(|| async { ApiError::NoRoute })
-        .layer(
-            ServiceBuilder::new()
-                .layer(observe.clone())
-                .layer(limit.clone()),
-        );
-    // `POST /v1/triage`, the route that carries the load, gets the same layers in the same order on
-    // its handler (and on its `405`), where they cost no routing: `Router::layer` wraps each route in
-    // two more levels of boxed services per request, about 850 instructions
-    // (`benches/http/instructions.sh`). Added after the router-wide layers, so they do not wrap it twice.
-    macro_rules! on_handler {
-        ($($layer:expr),+) => {{
-            let middleware = ServiceBuilder::new()$(.layer($layer))+;
-            axum::routing::post(triage::triage.layer(middleware.clone())).fallback(
-                (|| async { axum::http::StatusCode::METHOD_NOT_ALLOWED }).layer(middleware),
-            )
-        }};
-    }
-    // One concrete stack per configuration: optional layers (`Either`) would make every request's
-    // future larger, and moving it cost what the routing saved.
-    let triage_route = match (cors, bearer) {
-        (None, None) => on_handler!(observe, limit),
-        (Some(cors), None) => on_handler!(observe, limit, cors),
-        (None, Some(bearer)) => on_handler!(observe, limit, bearer),
-        (Some(cors), Some(bearer)) => on_handler!(observe, limit, cors, bearer),
-    };
-    routes.route("/v1/triage", triage_route).with_state(state)
+        .layer(ServiceBuilder::new().layer(observe).layer(limit))
+        .with_state(state)
 }
 
 /// The media type of a message's `Content-Type`, without parameters such as `charset`. Read as bytes:

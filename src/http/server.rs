@@ -1,4 +1,5 @@
-//! `facet-triage serve` (the runtime, the listener, graceful shutdown) and `facet-triage healthcheck`.
+//! `facet-triage serve` (the runtime, the listener, signals: graceful shutdown, reload on SIGHUP) and
+//! `facet-triage healthcheck`.
 
 use super::{
     ApiTokens, AppState, CdsConfig, Cors, HttpOptions, Metrics, Readiness, access, connections,
@@ -178,7 +179,7 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
             PathwaySource::Embedded => None,
         };
         #[cfg(unix)]
-        if let Err(error) = crate::store::reload_on_sighup(Arc::clone(&store)) {
+        if let Err(error) = reload_on_sighup(Arc::clone(&store)) {
             eprintln!("cannot handle SIGHUP: {error}");
             return ExitCode::from(1);
         }
@@ -245,6 +246,26 @@ pub fn serve_blocking(args: ServeArgs) -> ExitCode {
         }
         ExitCode::SUCCESS
     })
+}
+
+/// Reloads the store on every SIGHUP (a logged no-op for the embedded pathways).
+#[cfg(unix)]
+fn reload_on_sighup(store: Arc<PathwayStore>) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = signal(SignalKind::hangup())?;
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            if store.source() == &PathwaySource::Embedded {
+                tracing::info!(
+                    "SIGHUP ignored: the pathways are the embedded copy; start with --pathways DIR to reload them"
+                );
+                continue;
+            }
+            let store = store.clone();
+            let _ = tokio::task::spawn_blocking(move || store.reload()).await;
+        }
+    });
+    Ok(())
 }
 
 /// Drains the metrics' histogram buffers every few seconds.

@@ -5,22 +5,19 @@
 //! Checks run in the contract's order: method (the router), size, content type, then the body.
 
 use super::error::ApiError;
-use super::{AppState, buffers, read_json_body};
+use super::{AppState, read_json_body};
 use crate::engine::TriageResponse;
 use crate::problem::Problem;
 use crate::request::TriageRequest;
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The route's OpenAPI description, on an empty method router: [`super::router_with`] adds the handler
-/// itself, with the middleware on the handler rather than around the route.
-pub fn documentation() -> OpenApiRouter<AppState> {
-    let (schemas, paths, _) = routes!(triage);
-    OpenApiRouter::new().routes((schemas, paths, MethodRouter::new()))
+/// `POST /v1/triage`, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(triage))
 }
 
 /// Evaluate one request
@@ -57,12 +54,11 @@ pub async fn triage(State(state): State<AppState>, request: Request) -> Result<R
     let trace = trace_flag(request.uri())?;
     let body = read_json_body(request).await?;
     let pathways = state.current_pathways();
-    let outcome = crate::triage::triage_into(&pathways, &body, trace, buffers::take())
-        .map_err(ApiError::Triage)?;
+    let outcome = crate::triage::triage(&pathways, &body, trace).map_err(ApiError::Triage)?;
     state
         .metrics()
         .record_evaluation(outcome.answered.top_option, outcome.answered.profile);
-    let mut response = buffers::into_body(outcome.body).into_response();
+    let mut response = outcome.body.into_response();
     let json = HeaderValue::from_static("application/json");
     response.headers_mut().insert(header::CONTENT_TYPE, json);
     Ok(response)
