@@ -2,8 +2,8 @@
 //! text comes pre-serialized per profile and region ([`crate::pathway::ResponseJson`]), so only
 //! ranks, criterion statuses and the words that name the patient's facts are written per request.
 //! The bytes are exactly what serde_json writes for [`super::TriageResponse`]; the tests compare both.
-//! Kept instead of serializing that response with serde: serde cost 2.5 times the user-space
-//! instructions per request (148,000 against 59,000, `benches/http/instructions.sh`).
+//! Kept instead of serializing that response with serde, which took 3.4 times the instructions per
+//! triage (125,200 against 36,700; `docs/performance.md`).
 
 use super::{Decision, alert_out, criterion_status};
 use crate::escape;
