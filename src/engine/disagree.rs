@@ -169,24 +169,27 @@ fn disagrees<'s>(
 /// "Title: offered by A, B; avoided by C" for each option that `profile` disagrees about with
 /// another profile; `None` when there is none.
 fn text(pathway: &Pathway, profile: usize, sides: &[Sides]) -> Option<String> {
-    let labels = |held: &dyn Fn(&Sides) -> bool| -> String {
-        let names: Vec<&str> = (sides.iter().enumerate())
-            .filter(|(_, s)| held(s))
-            .map(|(p, _)| pathway.profiles[p].label.as_str())
-            .collect();
-        names.join(", ")
+    let mut text = String::new();
+    let labels = |text: &mut String, held: &dyn Fn(&Sides) -> bool| {
+        let holding = (sides.iter().enumerate()).filter(|(_, side)| held(side));
+        for (position, (other, _)) in holding.enumerate() {
+            if position > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&pathway.profiles[other].label);
+        }
     };
-    let parts: Vec<String> = disagrees(pathway, profile, sides)
-        .map(|option| {
-            format!(
-                "{}: offered by {}; avoided by {}",
-                pathway.options[option].title,
-                labels(&|s| s.offered.contains(option)),
-                labels(&|s| s.avoided.contains(option)),
-            )
-        })
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(". ") + ".")
+    for option in disagrees(pathway, profile, sides) {
+        if !text.is_empty() {
+            text.push_str(". ");
+        }
+        text.push_str(&pathway.options[option].title);
+        text.push_str(": offered by ");
+        labels(&mut text, &|side| side.offered.contains(option));
+        text.push_str("; avoided by ");
+        labels(&mut text, &|side| side.avoided.contains(option));
+    }
+    (!text.is_empty()).then(|| text + ".")
 }
 
 #[cfg(test)]
