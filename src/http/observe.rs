@@ -1,6 +1,6 @@
 //! What happens around every request, in one layer: the request id, metrics, logging, panics and bare
 //! error statuses. Kept instead of tower-http's request-id, trace, timeout and catch-panic layers
-//! because that standard stack (with tower's load shedding for `overload`) served 10% fewer triage
+//! because that standard stack (with tower's load shedding for `overload`) served 10 to 13% fewer triage
 //! requests per second in the paired benchmark (`docs/performance.md`, "The HTTP edge").
 //!
 //! - **Request id**: a client's `x-request-id` is kept when it is short and plain (letters, digits,
