@@ -1,7 +1,7 @@
 //! What happens around every request, in one layer: the request id, metrics, logging, panics and bare
 //! error statuses. Kept instead of tower-http's request-id, trace, timeout and catch-panic layers
-//! because that standard stack (with tower's load shedding for `overload`) served 10 to 13% fewer triage
-//! requests per second in the paired benchmark (`docs/performance.md`, "The HTTP edge").
+//! because that standard stack (with tower's load shedding for `overload`) served 10 to 13% fewer
+//! triage requests per second in the paired benchmark (`docs/performance.md`, "HTTP throughput").
 //!
 //! - **Request id**: a client's `x-request-id` is kept when it is short and plain (letters, digits,
 //!   `-._:`), so a log line never carries arbitrary client text; otherwise one is generated. It is set
