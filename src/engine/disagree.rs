@@ -5,13 +5,14 @@
 //!
 //! Another profile's answer is needed only as two sets, offered and avoided, and only for the options
 //! this answer offers or avoids (no other option can be named), so it is read by a walk that keeps
-//! nothing else (no ranking, alerts or assessment) and tests the conditions of those options' offers
-//! and avoids only.
+//! nothing else (no ranking, alerts or assessment), tests the conditions of those options' offers
+//! and avoids only, and passes by the nodes that only raise alerts without visiting them.
 
 use super::{Decision, OptionSet, decide};
 use crate::facts::Facts;
 use crate::pathway::Pathway;
 use crate::pathway::condition::Context;
+use crate::pathway::walk::WalkRoute;
 
 /// What one profile offers and avoids.
 struct Sides {
@@ -46,12 +47,12 @@ impl Sides {
             OptionSet::new(count),
             OptionSet::new(count),
         );
-        let mut current = Some(pathway.start);
+        let mut current = walk.shaping(pathway.start);
         while let Some(index) = current {
             let node = walk.node(index);
-            // A node that only raises alerts is passed by without testing its guard: the sets do
-            // not depend on it, and most of the pathway's long conditions guard such nodes.
-            if node.shapes_options() && walk.holds(node.guard, ctx) {
+            // Only a node that touches a relevant option can change the sets: the guard of any
+            // other is not tested (the pathway's longest conditions guard nodes that only alert).
+            if walk.touches(index, relevant.words()) && walk.holds(node.guard, ctx) {
                 for offer in walk.offers(node.offers) {
                     if relevant.contains(offer.option as usize)
                         && walk.tie_order(offer.option, ctx.region_slot).is_some()
@@ -75,7 +76,11 @@ impl Sides {
                     excluded.insert(option as usize);
                 }
             }
-            current = walk.follow(node.route, ctx).0;
+            let next = match node.route {
+                WalkRoute::Next(next) => Some(next as usize),
+                route => walk.follow(route, |program| walk.holds(program, ctx)).0,
+            };
+            current = next.and_then(|next| walk.shaping(next));
         }
         offered.remove_all(&excluded);
         Sides { offered, avoided }
@@ -112,14 +117,19 @@ pub(super) fn for_answer(
     if relevant.is_empty() {
         return None;
     }
+    let walk = &pathway.walk;
     let sides: Vec<Sides> = (0..pathway.profiles.len())
-        .map(|other| match other == profile {
-            true => Sides::of(pathway, decision),
-            false => Sides::walk(
-                pathway,
-                &Context::new(pathway, facts, other, region_slot),
-                &relevant,
-            ),
+        .map(|other| {
+            let ctx = Context::new(pathway, facts, other, region_slot);
+            // A profile that finds what this answer's walk found for every program that could
+            // differ walks the same way: its sets are this answer's.
+            let alike = other == profile
+                || (decision.varying.iter())
+                    .all(|&(program, held)| walk.holds(program, &ctx) == held);
+            match alike {
+                true => Sides::of(pathway, decision),
+                false => Sides::walk(pathway, &ctx, &relevant),
+            }
         })
         .collect();
     let text = text(pathway, profile, &sides)?;
@@ -158,18 +168,24 @@ fn disagrees<'s>(
     profile: usize,
     sides: &'s [Sides],
 ) -> impl Iterator<Item = usize> + 's {
+    let count = pathway.options.len();
+    let (mut offered_elsewhere, mut avoided_elsewhere) =
+        (OptionSet::new(count), OptionSet::new(count));
+    for (_, other) in (sides.iter().enumerate()).filter(|(other, _)| *other != profile) {
+        offered_elsewhere.add_all(&other.offered);
+        avoided_elsewhere.add_all(&other.avoided);
+    }
     let this = &sides[profile];
-    let others = move || (sides.iter().enumerate()).filter(move |(p, _)| *p != profile);
-    (0..pathway.options.len()).filter(move |&option| {
-        (this.offered.contains(option) && others().any(|(_, s)| s.avoided.contains(option)))
-            || (this.avoided.contains(option) && others().any(|(_, s)| s.offered.contains(option)))
+    (0..count).filter(move |&option| {
+        (this.offered.contains(option) && avoided_elsewhere.contains(option))
+            || (this.avoided.contains(option) && offered_elsewhere.contains(option))
     })
 }
 
 /// "Title: offered by A, B; avoided by C" for each option that `profile` disagrees about with
 /// another profile; `None` when there is none.
 fn text(pathway: &Pathway, profile: usize, sides: &[Sides]) -> Option<String> {
-    let mut text = String::new();
+    let mut text = String::with_capacity(512);
     let labels = |text: &mut String, held: &dyn Fn(&Sides) -> bool| {
         let holding = (sides.iter().enumerate()).filter(|(_, side)| held(side));
         for (position, (other, _)) in holding.enumerate() {
@@ -231,8 +247,45 @@ mod tests {
         bodies
     }
 
+    /// A program the walk does not mark as varying holds alike under every profile, so a profile
+    /// that finds what the answer found for the varying ones walks the same way.
+    #[test]
+    fn a_program_that_does_not_vary_holds_alike_under_every_profile() {
+        let pathways = PathwaySet::embedded().unwrap();
+        let pathway = pathways.default_pathway();
+        let walk = &pathway.walk;
+        let mut programs = Vec::new();
+        for index in 0..pathway.nodes.len() {
+            let node = walk.node(index);
+            programs.push(node.guard);
+            programs.extend(walk.offers(node.offers).iter().map(|offer| offer.when));
+            programs.extend(walk.avoids(node.avoids).iter().map(|avoid| avoid.when));
+            if let WalkRoute::Decide { branches, .. } = node.route {
+                programs.extend(walk.branches(branches).iter().map(|branch| branch.when));
+            }
+        }
+        let mut differing = 0;
+        for body in grid() {
+            let request = request::parse(body.as_bytes()).unwrap();
+            let slot = pathway.resolve(&request).unwrap().region_slot;
+            let facts = Facts::from_request(&request);
+            for &program in &programs {
+                let held: Vec<bool> = (0..pathway.profiles.len())
+                    .map(|profile| {
+                        walk.holds(program, &Context::new(pathway, &facts, profile, slot))
+                    })
+                    .collect();
+                let alike = held.iter().all(|holds| *holds == held[0]);
+                assert!(alike || walk.varies(program), "{program:?} for {body}");
+                differing += usize::from(!alike);
+            }
+        }
+        assert!(differing > 0);
+    }
+
     /// The light walk of a profile, asked about every option, gives the sets of that profile's full
-    /// decision.
+    /// decision; and the disagreement each profile's answer reports is the one the full decisions
+    /// show.
     #[test]
     fn the_light_walk_offers_and_avoids_what_the_full_walk_does() {
         let pathways = PathwaySet::embedded().unwrap();
@@ -253,6 +306,15 @@ mod tests {
                 assert_eq!(light.offered, full.offered, "{body}");
                 assert_eq!(light.avoided, full.avoided, "{body}");
                 sides.push(full);
+            }
+            // Each profile's answer, with its light walks of the others, reports what the full
+            // decisions show.
+            for profile in 0..pathway.profiles.len() {
+                let ctx = Context::new(pathway, &facts, profile, slot);
+                let mut decision = Decision::new();
+                decide::<false>(pathway, &ctx, None, &mut decision);
+                let answered = for_answer(pathway, &facts, profile, slot, &mut decision);
+                assert_eq!(answered, text(pathway, profile, &sides), "{body}");
             }
             walked += 1;
             disagreeing += usize::from(disagrees(pathway, 0, &sides).next().is_some());

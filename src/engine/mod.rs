@@ -15,7 +15,7 @@ pub use response::*;
 
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
-use crate::pathway::walk::WalkRoute;
+use crate::pathway::walk::{Program, Walk, WalkRoute};
 use crate::pathway::{Criterion, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
@@ -50,6 +50,9 @@ struct Decision {
     alerts: ShortList<usize, 8>,
     /// The assessment entry that applies.
     assessment: usize,
+    /// The programs the walk tested that another profile could find otherwise, with their results:
+    /// a profile that finds the same for each walks the same way (R26 reads it).
+    varying: ShortList<(Program, bool), 16>,
 }
 
 impl Decision {
@@ -59,6 +62,7 @@ impl Decision {
             avoided: ShortList::new(),
             alerts: ShortList::new(),
             assessment: 0,
+            varying: ShortList::new(),
         }
     }
 }
@@ -82,7 +86,7 @@ fn decide<'a, const TRACED: bool>(
     let mut current = Some(pathway.start);
     while let Some(index) = current {
         let node = walk.node(index);
-        let applied = walk.holds(node.guard, ctx);
+        let applied = test(walk, node.guard, ctx, &mut decision.varying);
         let mut step = match trace {
             Some(_) if TRACED => Some(new_step(pathway, ctx, index, applied)),
             _ => None,
@@ -93,7 +97,7 @@ fn decide<'a, const TRACED: bool>(
                 let Some(tie_order) = walk.tie_order(offer.option, slot) else {
                     continue;
                 };
-                if !walk.holds(offer.when, ctx) {
+                if !test(walk, offer.when, ctx, &mut decision.varying) {
                     continue;
                 }
                 let pick = Pick {
@@ -120,7 +124,9 @@ fn decide<'a, const TRACED: bool>(
             for (avoid_index, avoid) in walk.avoids(node.avoids).iter().enumerate() {
                 // An option the request's region does not serve is neither offered nor avoided:
                 // telling a clinician to avoid a procedure that does not exist there misleads.
-                if walk.tie_order(avoid.option, slot).is_none() || !walk.holds(avoid.when, ctx) {
+                if walk.tie_order(avoid.option, slot).is_none()
+                    || !test(walk, avoid.when, ctx, &mut decision.varying)
+                {
                     continue;
                 }
                 let option = avoid.option as usize;
@@ -153,7 +159,9 @@ fn decide<'a, const TRACED: bool>(
                 }
             }
         }
-        let (next, taken) = walk.follow(node.route, ctx);
+        let (next, taken) = walk.follow(node.route, |program| {
+            test(walk, program, ctx, &mut decision.varying)
+        });
         if let Some(step) = step.as_mut()
             && matches!(node.route, WalkRoute::Decide { .. })
         {
@@ -186,6 +194,22 @@ fn decide<'a, const TRACED: bool>(
     decision.assessment = walk
         .assessment(ctx)
         .unwrap_or(pathway.assessments.len() - 1);
+}
+
+/// Whether `program` holds, noting the result in `varying` when another profile could find
+/// otherwise.
+#[inline(always)]
+fn test(
+    walk: &Walk,
+    program: Program,
+    ctx: &Context,
+    varying: &mut ShortList<(Program, bool), 16>,
+) -> bool {
+    let holds = walk.holds(program, ctx);
+    if walk.varies(program) {
+        varying.push((program, holds));
+    }
+    holds
 }
 
 /// The label of a node's branch, for the trace.
@@ -237,6 +261,11 @@ impl OptionSet {
     /// Whether the two sets share an option.
     fn meets(&self, other: &OptionSet) -> bool {
         (self.words().iter().zip(other.words())).any(|(a, b)| a & b != 0)
+    }
+
+    /// Adds every option of `other` (a set over as many options).
+    fn add_all(&mut self, other: &OptionSet) {
+        (self.words_mut().iter_mut().zip(other.words())).for_each(|(a, b)| *a |= b);
     }
 
     /// Removes every option of `other` (a set over as many options).
@@ -587,6 +616,10 @@ mod tests {
             other.insert(options - 1);
             assert!(set.meets(&other));
             assert_eq!(matches!(set, OptionSet::Heap(_)), options > 256);
+            let mut union = OptionSet::new(options);
+            union.add_all(&set);
+            union.add_all(&other);
+            assert!(union.contains(0) && union.contains(1) && union.contains(options - 1));
             set.remove_all(&other);
             assert!(set.contains(0) && !set.contains(1) && !set.contains(options - 1));
             assert!(!set.is_empty() && OptionSet::new(options).is_empty());

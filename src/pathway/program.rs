@@ -6,7 +6,7 @@
 //! This is the service's one evaluator of conditions; the property tests (`tests/properties.rs`)
 //! hold it to a plain reading of the [`Condition`] tree on every condition of the pathways they load.
 
-use super::condition::{BoundTest, Condition, Context, Op, Operand, Scope};
+use super::condition::{BoundTest, Condition, Context, CountSpec, Op, Operand, Scope};
 use super::{Limits, ParamValue};
 use crate::facts::{FactType, Field, Readings};
 
@@ -124,6 +124,32 @@ pub(super) fn run(steps: &[Step], ctx: &Context) -> bool {
         at = if holds { step.on_true } else { step.on_false };
         if at >= FAILS {
             return at == HOLDS;
+        }
+    }
+}
+
+impl Step {
+    /// The parameters the step reads from the request's profile (a test of facts alone, or of named
+    /// profiles' parameters, reads none): the step holds alike under profiles that agree on them.
+    pub(super) fn profile_params(&self, counts: &[CountSpec]) -> [Option<usize>; 2] {
+        let param = |operand: &Operand| match operand {
+            Operand::Param(param) => Some(*param),
+            _ => None,
+        };
+        match self.test {
+            Test::Param { param, .. }
+            | Test::Flag {
+                param,
+                scope: Scope::Current,
+                ..
+            }
+            | Test::Bounds {
+                param,
+                scope: Scope::Current,
+                ..
+            } => [Some(param), None],
+            Test::Count(spec) => [param(&counts[spec].within), param(&counts[spec].rhs)],
+            _ => [None, None],
         }
     }
 }

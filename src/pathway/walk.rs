@@ -6,10 +6,15 @@
 //! A walk used to follow a pointer per list and per program, and read options' region tables from
 //! their own heap blocks, and much of its time went to those cache misses. Here it reads a few small
 //! contiguous tables.
+//!
+//! For R26's walks of other profiles, which keep only what is offered and avoided, the tables also
+//! tell which options each node touches, where the next node that touches any stands, and which
+//! programs can hold differently under two profiles (a profile that finds the same for those walks
+//! the same way).
 
 use super::condition::Context;
 use super::program::{Step, When, run};
-use super::{Node, OptionDef, Pathway, Route};
+use super::{Pathway, Route};
 use std::ops::Range;
 
 /// The walk's tables of one pathway.
@@ -28,13 +33,25 @@ pub struct Walk {
     /// By option, then region slot: the option's tie order there, or [`NOT_SERVED`].
     tie_orders: Box<[u32]>,
     regions: usize,
+    /// By node, then word: the options the node offers, avoids or suppresses, 64 a word.
+    touches: Box<[u64]>,
+    option_words: usize,
+    /// By node: where a walk that keeps only options has something to do from that node on (see
+    /// [`Walk::shaping`]), or [`NO_NODE`].
+    shaping: Box<[u32]>,
+    /// By step: true at the first step of each program that may hold differently under two
+    /// profiles, because it reads a parameter they set differently for some region.
+    varies: Box<[bool]>,
 }
+
+/// A node index no node has: the walk ends.
+const NO_NODE: u32 = u32::MAX;
 
 /// A tie order no option has: the option does not serve the region.
 const NOT_SERVED: u32 = u32::MAX;
 
 /// A run of entries in one of the tables.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     start: u32,
     end: u32,
@@ -66,7 +83,7 @@ pub struct WalkNode {
 impl WalkNode {
     /// Whether the node can change what is offered or avoided: it offers, avoids or suppresses
     /// something. A node that only raises alerts does not (its route does not depend on its guard).
-    pub fn shapes_options(&self) -> bool {
+    fn shapes_options(&self) -> bool {
         !(self.offers.is_empty() && self.avoids.is_empty() && self.suppress.is_empty())
     }
 }
@@ -97,6 +114,33 @@ pub struct WalkBranch {
     pub to: u32,
 }
 
+/// [`Walk::shaping`] for every node. A validated pathway has no cycle, so the runs of single-next
+/// nodes end; they are filled from their ends, without recursion.
+fn shaping(nodes: &[WalkNode]) -> Box<[u32]> {
+    const UNKNOWN: u32 = NO_NODE - 1;
+    let mut shaping = vec![UNKNOWN; nodes.len()];
+    let mut run = Vec::new();
+    for start in 0..nodes.len() {
+        let mut at = start;
+        let end = loop {
+            if shaping[at] != UNKNOWN {
+                break shaping[at];
+            }
+            run.push(at);
+            let node = &nodes[at];
+            match node.route {
+                WalkRoute::Next(next) if !node.shapes_options() => at = next as usize,
+                WalkRoute::End if !node.shapes_options() => break NO_NODE,
+                _ => break position(at),
+            }
+        };
+        for node in run.drain(..) {
+            shaping[node] = end;
+        }
+    }
+    shaping.into()
+}
+
 /// A table position; pathways are far smaller than `u32` counts.
 fn position(index: usize) -> u32 {
     u32::try_from(index).expect("pathway tables hold fewer than 2^32 entries")
@@ -113,19 +157,26 @@ fn extend<T>(table: &mut Vec<T>, entries: impl IntoIterator<Item = T>) -> Span {
 }
 
 impl Walk {
-    /// The tables of `nodes`, `options` (over `regions` region slots) and the assessments' conditions.
-    pub(super) fn new<'a>(
-        nodes: &[Node],
-        options: &[OptionDef],
-        assessments: impl IntoIterator<Item = Option<&'a When>>,
-        regions: usize,
-    ) -> Walk {
+    /// The tables of a pathway's nodes, options and assessments.
+    fn new(pathway: &Pathway) -> Walk {
+        let (nodes, options, regions) = (&pathway.nodes, &pathway.options, pathway.regions.len());
+        // Whether two profiles set the parameter differently for some region.
+        let param_varies = |param: usize| {
+            (0..regions).any(|slot| {
+                let value = |profile| &pathway.row_params(profile, slot)[param];
+                (1..pathway.profiles.len()).any(|profile| value(profile) != value(0))
+            })
+        };
         let mut steps = Vec::new();
+        let mut varies = Vec::new();
         let mut program = |when: Option<&When>| {
-            extend(
-                &mut steps,
-                when.map_or(&[][..], When::steps).iter().copied(),
-            )
+            let program = when.map_or(&[][..], When::steps);
+            let reads = program
+                .iter()
+                .flat_map(|step| step.profile_params(&pathway.counts));
+            let reads_varying = reads.flatten().any(&param_varies);
+            varies.extend((0..program.len()).map(|step| step == 0 && reads_varying));
+            extend(&mut steps, program.iter().copied())
         };
         let mut offers = Vec::new();
         let mut avoids = Vec::new();
@@ -175,7 +226,20 @@ impl Walk {
                 route,
             });
         }
-        let assessments = assessments.into_iter().map(&mut program).collect();
+        let assessments = (pathway.assessments.iter())
+            .map(|entry| program(entry.when.as_ref()))
+            .collect();
+        let option_words = options.len().div_ceil(64);
+        let mut touches = vec![0; nodes.len() * option_words];
+        for (index, node) in nodes.iter().enumerate() {
+            let touched = (node.offers.iter().map(|offer| offer.option))
+                .chain(node.avoids.iter().map(|avoid| avoid.option))
+                .chain(node.suppress.iter().copied());
+            for option in touched {
+                touches[index * option_words + option / 64] |= 1 << (option % 64);
+            }
+        }
+        let shaping = shaping(&walk_nodes);
         let tie_orders = (options.iter())
             .flat_map(|option| {
                 (0..regions).map(|slot| match option.serves[slot] {
@@ -194,6 +258,10 @@ impl Walk {
             steps: steps.into(),
             tie_orders,
             regions,
+            touches: touches.into(),
+            option_words,
+            shaping,
+            varies: varies.into(),
         }
     }
 
@@ -230,8 +298,14 @@ impl Walk {
     }
 
     /// Where the walk goes after a node with `route`: the next node (`None` at the end) and, for a
-    /// decision, the index of the branch taken (`None` for `otherwise`).
-    pub fn follow(&self, route: WalkRoute, ctx: &Context) -> (Option<usize>, Option<usize>) {
+    /// decision, the index of the branch taken (`None` for `otherwise`). `holds` tests a branch's
+    /// program.
+    #[inline(always)]
+    pub fn follow(
+        &self,
+        route: WalkRoute,
+        mut holds: impl FnMut(Program) -> bool,
+    ) -> (Option<usize>, Option<usize>) {
         match route {
             WalkRoute::End => (None, None),
             WalkRoute::Next(next) => (Some(next as usize), None),
@@ -240,13 +314,18 @@ impl Walk {
                 otherwise,
             } => {
                 let branches = self.branches(branches);
-                let taken = branches
-                    .iter()
-                    .position(|branch| self.holds(branch.when, ctx));
+                let taken = branches.iter().position(|branch| holds(branch.when));
                 let next = taken.map_or(otherwise, |i| branches[i].to);
                 (Some(next as usize), taken)
             }
         }
+    }
+
+    /// Whether `program` may hold differently under two profiles for one request: it reads a
+    /// parameter they set differently for some region. Any other holds alike under every profile.
+    #[inline(always)]
+    pub fn varies(&self, program: Program) -> bool {
+        !program.is_empty() && self.varies[program.start as usize]
     }
 
     /// The option's place among options of equal priority in the region slot, or `None` when the
@@ -255,6 +334,24 @@ impl Walk {
     pub fn tie_order(&self, option: u32, slot: usize) -> Option<u32> {
         let order = self.tie_orders[option as usize * self.regions + slot];
         (order != NOT_SERVED).then_some(order)
+    }
+
+    /// Whether the node offers, avoids or suppresses one of the options whose bits are `options`
+    /// (64 a word, over the pathway's options).
+    #[inline(always)]
+    pub fn touches(&self, node: usize, options: &[u64]) -> bool {
+        let touched = &self.touches[node * self.option_words..][..self.option_words];
+        (touched.iter().zip(options)).any(|(a, b)| a & b != 0)
+    }
+
+    /// The first node, from `node` on along single-next routes, that offers, avoids or suppresses
+    /// an option or decides between branches; `None` when the walk ends before one. A walk that
+    /// keeps only what is offered and avoided goes straight there: the nodes in between only
+    /// raise alerts, and their guards do not change the route.
+    #[inline(always)]
+    pub fn shaping(&self, node: usize) -> Option<usize> {
+        let to = self.shaping[node];
+        (to != NO_NODE).then_some(to as usize)
     }
 
     /// The first assessment entry whose condition holds; a validated pathway ends with one that
@@ -267,12 +364,7 @@ impl Walk {
 impl Pathway {
     /// The walk's tables, built from the rest of the pathway.
     pub(super) fn build_walk(&self) -> Walk {
-        Walk::new(
-            &self.nodes,
-            &self.options,
-            self.assessments.iter().map(|entry| entry.when.as_ref()),
-            self.regions.len(),
-        )
+        Walk::new(self)
     }
 }
 
@@ -354,6 +446,30 @@ mod tests {
                 assert_eq!(walk.tie_order(index as u32, slot), expected);
             }
         }
+    }
+
+    /// From every node, `shaping` names the node that following the routes one node at a time
+    /// finds first to offer, avoid or suppress an option or to decide between branches.
+    #[test]
+    fn shaping_passes_by_exactly_the_nodes_that_only_alert() {
+        let pathways = PathwaySet::embedded().unwrap();
+        let walk = &pathways.iter().next().unwrap().walk;
+        let mut passed_by = 0;
+        for start in 0..walk.nodes.len() {
+            let mut at = Some(start);
+            while let Some(index) = at {
+                let node = walk.node(index);
+                at = match node.route {
+                    _ if node.shapes_options() => break,
+                    WalkRoute::Decide { .. } => break,
+                    WalkRoute::Next(next) => Some(next as usize),
+                    WalkRoute::End => None,
+                };
+            }
+            assert_eq!(walk.shaping(start), at, "from node {start}");
+            passed_by += usize::from(at != Some(start));
+        }
+        assert!(passed_by > 0);
     }
 
     /// Node guards read through the tables agree with the nodes' own conditions, and a node
