@@ -1,5 +1,5 @@
 //! Writing parts of a JSON answer per request without `core::fmt`: words known to need no
-//! escaping, and unsigned integers.
+//! escaping, text that may need it, and unsigned integers.
 
 /// Writes text that needs no escaping into the inside of a JSON string as it is: the words that
 /// name a request's facts, which are numbers and the vocabulary's labels (the tests check every
@@ -19,6 +19,19 @@ impl std::fmt::Write for Verbatim<'_> {
 pub fn needs_escape(text: &str) -> bool {
     text.bytes()
         .any(|byte| byte < 0x20 || byte == b'"' || byte == b'\\')
+}
+
+/// Writes text escaped for the inside of a JSON string, as serde_json escapes it.
+pub fn inside_string(out: &mut Vec<u8>, text: &str) {
+    if !needs_escape(text) {
+        out.extend_from_slice(text.as_bytes());
+        return;
+    }
+    let start = out.len();
+    // Writing into a `Vec` cannot fail.
+    let _ = serde_json::to_writer(&mut *out, text);
+    out.pop();
+    out.remove(start);
 }
 
 /// Writes an unsigned integer in decimal.
@@ -49,6 +62,16 @@ mod tests {
         assert!(!needs_escape("60% for 2 weeks, é ≥ 80"));
         for text in ["a\"b", "a\\b", "a\nb", "\u{1f}"] {
             assert!(needs_escape(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn text_is_escaped_as_serde_json_escapes_it() {
+        for text in ["", "plain é ≥ 80%", "a\"b\\c\nd\u{1f}e\t"] {
+            let mut ours = b"\"".to_vec();
+            inside_string(&mut ours, text);
+            ours.push(b'"');
+            assert_eq!(ours, serde_json::to_vec(text).unwrap(), "{text:?}");
         }
     }
 

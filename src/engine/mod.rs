@@ -503,8 +503,7 @@ pub fn answer<'a>(
     }
 }
 
-/// An alert as the response states it; the disagreement alert's message is followed by the
-/// disagreements.
+/// An alert as the response states it; see [`appended`] for what may follow its message.
 fn alert_out<'a>(
     pathway: &'a Pathway,
     ctx: &Context,
@@ -513,13 +512,33 @@ fn alert_out<'a>(
 ) -> AlertOut<'a> {
     let definition = &pathway.alerts[alert];
     let mut message = definition.message.to_string(ctx);
-    if let Some(text) = disagreement
+    if let Some(text) = appended(pathway, ctx, alert, disagreement) {
+        message.push_str(&text);
+    }
+    AlertOut {
+        severity: definition.severity,
+        code: &definition.code,
+        message,
+    }
+}
+
+/// What follows an alert's message, with its leading space, if anything does: the disagreement
+/// alert's disagreements (`disagreement`), or the labels of the other profiles for which an alert's
+/// `name_profiles_where` holds.
+fn appended(
+    pathway: &Pathway,
+    ctx: &Context,
+    alert: usize,
+    disagreement: Option<&str>,
+) -> Option<String> {
+    let mut text = String::new();
+    if let Some(disagreement) = disagreement
         && pathway.disagreement_alert == Some(alert)
     {
-        message.push(' ');
-        message.push_str(text);
+        text.push(' ');
+        text.push_str(disagreement);
     }
-    if let Some(when) = &definition.name_profiles_where {
+    if let Some(when) = &pathway.alerts[alert].name_profiles_where {
         let labels: Vec<&str> = (0..pathway.profiles.len())
             .filter(|profile| *profile != ctx.profile)
             .filter(|profile| {
@@ -528,16 +547,12 @@ fn alert_out<'a>(
             .map(|profile| pathway.profiles[profile].label.as_str())
             .collect();
         if !labels.is_empty() {
-            message.push(' ');
-            message.push_str(&labels.join(", "));
-            message.push('.');
+            text.push(' ');
+            text.push_str(&labels.join(", "));
+            text.push('.');
         }
     }
-    AlertOut {
-        severity: definition.severity,
-        code: &definition.code,
-        message,
-    }
+    (!text.is_empty()).then_some(text)
 }
 
 fn context<'a>(pathway: &'a Pathway, facts: &'a Facts, resolved: Resolved) -> Context<'a> {

@@ -5,7 +5,7 @@
 //! Kept instead of serializing that response with serde, which took 3.4 times the instructions per
 //! triage (125,200 against 36,700; `docs/performance.md`).
 
-use super::{Decision, alert_out, criterion_status};
+use super::{Decision, appended, criterion_status};
 use crate::escape;
 use crate::facts::{Field, write_fact};
 use crate::pathway::Fill;
@@ -48,19 +48,15 @@ pub(super) fn answer(
         if position > 0 {
             out.push(b',');
         }
-        let appended = (disagreement.is_some() && ctx.pathway.disagreement_alert == Some(*alert))
-            || ctx.pathway.alerts[*alert].name_profiles_where.is_some();
-        if appended {
-            // Serializing plain data into a Vec cannot fail.
-            let _ = serde_json::to_writer(
-                &mut *out,
-                &alert_out(ctx.pathway, ctx, *alert, disagreement),
-            );
-            continue;
-        }
         json.write(json.alert(*alert, row), out, |out, fill| {
             named.write_fill(ctx, 0, out, fill)
         });
+        if let Some(text) = appended(ctx.pathway, ctx, *alert, disagreement) {
+            // The message is an alert's last field: the text goes before its closing `"}`.
+            out.truncate(out.len() - 2);
+            escape::inside_string(out, &text);
+            out.extend_from_slice(b"\"}");
+        }
     }
     out.extend_from_slice(json.tail());
 }

@@ -250,6 +250,7 @@ impl ResponseJson {
                 b.string(alert.severity.as_str());
                 b.bytes().extend_from_slice(b",\"code\":");
                 b.string(&alert.code);
+                // The message stays last: a request's writer may append to it.
                 b.bytes().extend_from_slice(b",\"message\":\"");
                 b.template(pathway, &alert.message, profile, slot);
                 b.bytes().extend_from_slice(b"\"}");
