@@ -221,7 +221,7 @@ fn branch_label(pathway: &Pathway, node: usize, branch: usize) -> &str {
 }
 
 /// A set of option indices: its bits stay in place for up to 256 options.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum OptionSet {
     Inline([u64; 4]),
     Heap(Vec<u64>),
@@ -503,7 +503,7 @@ pub fn answer<'a>(
     }
 }
 
-/// An alert as the response states it; see [`appended`] for what may follow its message.
+/// An alert as the response states it; see [`append`] for what may follow its message.
 fn alert_out<'a>(
     pathway: &'a Pathway,
     ctx: &Context,
@@ -512,9 +512,9 @@ fn alert_out<'a>(
 ) -> AlertOut<'a> {
     let definition = &pathway.alerts[alert];
     let mut message = definition.message.to_string(ctx);
-    if let Some(text) = appended(pathway, ctx, alert, disagreement) {
-        message.push_str(&text);
-    }
+    append(pathway, ctx, alert, disagreement, |text| {
+        message.push_str(text)
+    });
     AlertOut {
         severity: definition.severity,
         code: &definition.code,
@@ -522,37 +522,44 @@ fn alert_out<'a>(
     }
 }
 
-/// What follows an alert's message, with its leading space, if anything does: the disagreement
-/// alert's disagreements (`disagreement`), or the labels of the other profiles for which an alert's
-/// `name_profiles_where` holds.
-fn appended(
+/// Gives `push` the text that follows an alert's message, if any, in parts: the disagreement alert's
+/// disagreements (`disagreement`), or the labels of the other profiles for which an alert's
+/// `name_profiles_where` holds, each after a space.
+fn append(
     pathway: &Pathway,
     ctx: &Context,
     alert: usize,
     disagreement: Option<&str>,
-) -> Option<String> {
-    let mut text = String::new();
+    mut push: impl FnMut(&str),
+) {
     if let Some(disagreement) = disagreement
         && pathway.disagreement_alert == Some(alert)
     {
-        text.push(' ');
-        text.push_str(disagreement);
+        push(" ");
+        push(disagreement);
     }
     if let Some(when) = &pathway.alerts[alert].name_profiles_where {
-        let labels: Vec<&str> = (0..pathway.profiles.len())
+        let named = (0..pathway.profiles.len())
             .filter(|profile| *profile != ctx.profile)
             .filter(|profile| {
                 when.holds(&Context::new(pathway, ctx.facts, *profile, ctx.region_slot))
-            })
-            .map(|profile| pathway.profiles[profile].label.as_str())
-            .collect();
-        if !labels.is_empty() {
-            text.push(' ');
-            text.push_str(&labels.join(", "));
-            text.push('.');
+            });
+        let mut any = false;
+        for (position, profile) in named.enumerate() {
+            push(if position == 0 { " " } else { ", " });
+            push(&pathway.profiles[profile].label);
+            any = true;
+        }
+        if any {
+            push(".");
         }
     }
-    (!text.is_empty()).then_some(text)
+}
+
+/// Whether an alert's message is followed by more text in this answer (see [`append`]).
+fn appends(pathway: &Pathway, alert: usize, disagreement: Option<&str>) -> bool {
+    (disagreement.is_some() && pathway.disagreement_alert == Some(alert))
+        || pathway.alerts[alert].name_profiles_where.is_some()
 }
 
 fn context<'a>(pathway: &'a Pathway, facts: &'a Facts, resolved: Resolved) -> Context<'a> {

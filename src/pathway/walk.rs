@@ -39,10 +39,18 @@ pub struct Walk {
     /// By node: where a walk that keeps only options has something to do from that node on (see
     /// [`Walk::shaping`]), or [`NO_NODE`].
     shaping: Box<[u32]>,
-    /// By step: true at the first step of each program that may hold differently under two
-    /// profiles, because it reads a parameter they set differently for some region.
-    varies: Box<[bool]>,
+    /// By step: at the first step of each program that may hold differently under two profiles,
+    /// because it reads a parameter they set differently for some region, the program's place in
+    /// `classes`; [`ALIKE`] elsewhere.
+    varies: Box<[u32]>,
+    /// By varying program, then region slot, then profile: the first profile that sets every
+    /// parameter the program reads as this profile does there.
+    classes: Box<[u32]>,
+    profiles: usize,
 }
+
+/// A program that holds alike under every profile.
+const ALIKE: u32 = u32::MAX;
 
 /// A node index no node has: the walk ends.
 const NO_NODE: u32 = u32::MAX;
@@ -160,22 +168,41 @@ impl Walk {
     /// The tables of a pathway's nodes, options and assessments.
     fn new(pathway: &Pathway) -> Walk {
         let (nodes, options, regions) = (&pathway.nodes, &pathway.options, pathway.regions.len());
-        // Whether two profiles set the parameter differently for some region.
-        let param_varies = |param: usize| {
-            (0..regions).any(|slot| {
-                let value = |profile| &pathway.row_params(profile, slot)[param];
-                (1..pathway.profiles.len()).any(|profile| value(profile) != value(0))
-            })
-        };
+        let profiles = pathway.profiles.len();
         let mut steps = Vec::new();
         let mut varies = Vec::new();
-        let mut program = |when: Option<&When>| {
-            let program = when.map_or(&[][..], When::steps);
+        let mut classes = Vec::new();
+        // For a program, by region slot then profile: the first profile that sets every parameter
+        // the program reads as this one does there (all 0 when no two profiles differ on them).
+        let classes_of = |program: &[Step]| {
             let reads = program
                 .iter()
                 .flat_map(|step| step.profile_params(&pathway.counts));
-            let reads_varying = reads.flatten().any(&param_varies);
-            varies.extend((0..program.len()).map(|step| step == 0 && reads_varying));
+            let reads: Vec<usize> = reads.flatten().collect();
+            let mut classes = Vec::with_capacity(regions * profiles);
+            for slot in 0..regions {
+                let values = |profile| {
+                    let row = pathway.row_params(profile, slot);
+                    reads.iter().map(move |&param| &row[param])
+                };
+                for profile in 0..profiles {
+                    let first = (0..profile).find(|&other| values(other).eq(values(profile)));
+                    classes.push(position(first.unwrap_or(profile)));
+                }
+            }
+            classes
+        };
+        let mut program = |when: Option<&When>| {
+            let program = when.map_or(&[][..], When::steps);
+            let program_classes = classes_of(program);
+            let place = match program_classes.iter().any(|&class| class != 0) {
+                true => position(classes.len() / (regions * profiles)),
+                false => ALIKE,
+            };
+            if place != ALIKE {
+                classes.extend(program_classes);
+            }
+            varies.extend((0..program.len()).map(|step| if step == 0 { place } else { ALIKE }));
             extend(&mut steps, program.iter().copied())
         };
         let mut offers = Vec::new();
@@ -262,6 +289,8 @@ impl Walk {
             option_words,
             shaping,
             varies: varies.into(),
+            classes: classes.into(),
+            profiles,
         }
     }
 
@@ -325,7 +354,19 @@ impl Walk {
     /// parameter they set differently for some region. Any other holds alike under every profile.
     #[inline(always)]
     pub fn varies(&self, program: Program) -> bool {
-        !program.is_empty() && self.varies[program.start as usize]
+        !program.is_empty() && self.varies[program.start as usize] != ALIKE
+    }
+
+    /// Whether `program` holds alike under profiles `a` and `b` for any request in the region slot:
+    /// they set every parameter it reads alike there.
+    #[inline(always)]
+    pub fn alike(&self, program: Program, slot: usize, a: usize, b: usize) -> bool {
+        if !self.varies(program) {
+            return true;
+        }
+        let row =
+            (self.varies[program.start as usize] as usize * self.regions + slot) * self.profiles;
+        self.classes[row + a] == self.classes[row + b]
     }
 
     /// The option's place among options of equal priority in the region slot, or `None` when the
