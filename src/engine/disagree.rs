@@ -15,26 +15,17 @@ use crate::pathway::condition::Context;
 use crate::pathway::walk::WalkRoute;
 
 /// What one profile offers and avoids.
-#[derive(Clone)]
+#[derive(Clone, Copy, Default)]
 struct Sides {
     offered: OptionSet,
     avoided: OptionSet,
 }
 
 impl Sides {
-    fn of(pathway: &Pathway, decision: &Decision) -> Sides {
-        let mut sides = Sides {
-            offered: OptionSet::new(pathway.options.len()),
-            avoided: OptionSet::new(pathway.options.len()),
-        };
-        decision
-            .ranked
-            .iter()
-            .for_each(|p| sides.offered.insert(p.option));
-        decision
-            .avoided
-            .iter()
-            .for_each(|a| sides.avoided.insert(a.option));
+    fn of(decision: &Decision) -> Sides {
+        let mut sides = Sides::default();
+        (decision.ranked.iter()).for_each(|pick| sides.offered.insert(pick.option));
+        (decision.avoided.iter()).for_each(|avoided| sides.avoided.insert(avoided.option));
         sides
     }
 
@@ -42,12 +33,8 @@ impl Sides {
     /// what is avoided among the `relevant` options; the sets are exact for those options only.
     fn walk(pathway: &Pathway, ctx: &Context, relevant: &OptionSet) -> Sides {
         let walk = &pathway.walk;
-        let count = pathway.options.len();
-        let (mut offered, mut avoided, mut excluded) = (
-            OptionSet::new(count),
-            OptionSet::new(count),
-            OptionSet::new(count),
-        );
+        let (mut offered, mut avoided, mut excluded) =
+            <(OptionSet, OptionSet, OptionSet)>::default();
         let mut current = walk.shaping(pathway.start);
         while let Some(index) = current {
             let node = walk.node(index);
@@ -112,14 +99,14 @@ pub(super) fn for_answer(
 ) -> Option<String> {
     let alert = pathway.disagreement_alert?;
     // Only an option this answer offers or avoids can be one it disagrees about.
-    let mut relevant = OptionSet::new(pathway.options.len());
+    let mut relevant = OptionSet::default();
     (decision.ranked.iter()).for_each(|pick| relevant.insert(pick.option));
     (decision.avoided.iter()).for_each(|avoided| relevant.insert(avoided.option));
     if relevant.is_empty() {
         return None;
     }
     let walk = &pathway.walk;
-    let own = Sides::of(pathway, decision);
+    let own = Sides::of(decision);
     let sides: Vec<Sides> = (0..pathway.profiles.len())
         .map(|other| {
             let ctx = Context::new(pathway, facts, other, region_slot);
@@ -131,7 +118,7 @@ pub(super) fn for_answer(
                         || walk.holds(program, &ctx) == held
                 });
             match alike {
-                true => own.clone(),
+                true => own,
                 false => Sides::walk(pathway, &ctx, &relevant),
             }
         })
@@ -147,7 +134,7 @@ pub(super) fn for_every_profile(pathway: &Pathway, decisions: &mut [Decision]) {
     let Some(alert) = pathway.disagreement_alert else {
         return;
     };
-    let sides: Vec<Sides> = decisions.iter().map(|d| Sides::of(pathway, d)).collect();
+    let sides: Vec<Sides> = decisions.iter().map(Sides::of).collect();
     for (profile, decision) in decisions.iter_mut().enumerate() {
         if disagrees(pathway, profile, &sides).next().is_some() {
             raise(pathway, alert, decision);
@@ -174,7 +161,7 @@ fn disagrees<'s>(
 ) -> impl Iterator<Item = usize> + 's {
     let count = pathway.options.len();
     let (mut offered_elsewhere, mut avoided_elsewhere) =
-        (OptionSet::new(count), OptionSet::new(count));
+        (OptionSet::default(), OptionSet::default());
     for (_, other) in (sides.iter().enumerate()).filter(|(other, _)| *other != profile) {
         offered_elsewhere.add_all(&other.offered);
         avoided_elsewhere.add_all(&other.avoided);
@@ -303,7 +290,7 @@ mod tests {
     fn the_light_walk_offers_and_avoids_what_the_full_walk_does() {
         let pathways = PathwaySet::embedded().unwrap();
         let pathway = pathways.default_pathway();
-        let mut every_option = OptionSet::new(pathway.options.len());
+        let mut every_option = OptionSet::default();
         (0..pathway.options.len()).for_each(|option| every_option.insert(option));
         let (mut walked, mut disagreeing) = (0, 0);
         for body in grid() {
@@ -313,7 +300,7 @@ mod tests {
             let decisions = every_profile(pathway, &facts, slot);
             let mut sides = Vec::new();
             for (profile, decision) in decisions.iter().enumerate() {
-                let full = Sides::of(pathway, decision);
+                let full = Sides::of(decision);
                 let ctx = Context::new(pathway, &facts, profile, slot);
                 let light = Sides::walk(pathway, &ctx, &every_option);
                 assert_eq!(light.offered, full.offered, "{body}");

@@ -16,7 +16,7 @@ pub use response::*;
 use crate::facts::{Facts, fact_json};
 use crate::pathway::condition::Context;
 use crate::pathway::walk::{Program, Walk, WalkRoute};
-use crate::pathway::{Criterion, Pathway, Resolved, Route};
+use crate::pathway::{Criterion, MAX_OPTIONS, Pathway, Resolved, Route};
 use crate::request::TriageRequest;
 use crate::vocab::CriterionStatus;
 
@@ -78,10 +78,10 @@ fn decide<'a, const TRACED: bool>(
 ) {
     let slot = ctx.region_slot;
     let walk = &pathway.walk;
-    let mut offered = OptionSet::new(pathway.options.len());
-    let mut avoided = OptionSet::new(pathway.options.len());
+    let mut offered = OptionSet::default();
+    let mut avoided = OptionSet::default();
     // Avoided or suppressed: never offered.
-    let mut excluded = OptionSet::new(pathway.options.len());
+    let mut excluded = OptionSet::default();
 
     let mut current = Some(pathway.start);
     while let Some(index) = current {
@@ -220,61 +220,40 @@ fn branch_label(pathway: &Pathway, node: usize, branch: usize) -> &str {
     }
 }
 
-/// A set of option indices: its bits stay in place for up to 256 options.
-#[derive(Debug, Clone, PartialEq)]
-enum OptionSet {
-    Inline([u64; 4]),
-    Heap(Vec<u64>),
-}
+/// A set of option indices, a bit each (a pathway has at most [`MAX_OPTIONS`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct OptionSet([u64; MAX_OPTIONS / 64]);
 
 impl OptionSet {
-    fn new(options: usize) -> OptionSet {
-        if options <= 256 {
-            OptionSet::Inline([0; 4])
-        } else {
-            OptionSet::Heap(vec![0; options.div_ceil(64)])
-        }
-    }
-
     fn words(&self) -> &[u64] {
-        match self {
-            OptionSet::Inline(words) => words,
-            OptionSet::Heap(words) => words,
-        }
-    }
-
-    fn words_mut(&mut self) -> &mut [u64] {
-        match self {
-            OptionSet::Inline(words) => words,
-            OptionSet::Heap(words) => words,
-        }
+        &self.0
     }
 
     fn insert(&mut self, option: usize) {
-        self.words_mut()[option / 64] |= 1 << (option % 64);
+        self.0[option / 64] |= 1 << (option % 64);
     }
 
     fn contains(&self, option: usize) -> bool {
-        self.words()[option / 64] & 1 << (option % 64) != 0
+        self.0[option / 64] & 1 << (option % 64) != 0
     }
 
     /// Whether the two sets share an option.
     fn meets(&self, other: &OptionSet) -> bool {
-        (self.words().iter().zip(other.words())).any(|(a, b)| a & b != 0)
+        (self.0.iter().zip(other.0)).any(|(a, b)| a & b != 0)
     }
 
-    /// Adds every option of `other` (a set over as many options).
+    /// Adds every option of `other`.
     fn add_all(&mut self, other: &OptionSet) {
-        (self.words_mut().iter_mut().zip(other.words())).for_each(|(a, b)| *a |= b);
+        (self.0.iter_mut().zip(other.0)).for_each(|(a, b)| *a |= b);
     }
 
-    /// Removes every option of `other` (a set over as many options).
+    /// Removes every option of `other`.
     fn remove_all(&mut self, other: &OptionSet) {
-        (self.words_mut().iter_mut().zip(other.words())).for_each(|(a, b)| *a &= !b);
+        (self.0.iter_mut().zip(other.0)).for_each(|(a, b)| *a &= !b);
     }
 
     fn is_empty(&self) -> bool {
-        self.words().iter().all(|word| *word == 0)
+        self.0.iter().all(|word| *word == 0)
     }
 }
 
@@ -606,7 +585,7 @@ fn new_step<'a>(pathway: &'a Pathway, ctx: &Context, index: usize, applied: bool
 
 #[cfg(test)]
 mod tests {
-    use super::{OptionSet, ShortList};
+    use super::{MAX_OPTIONS, OptionSet, ShortList};
 
     #[test]
     fn a_short_list_moves_to_the_heap_when_full_and_keeps_its_order() {
@@ -625,26 +604,25 @@ mod tests {
     }
 
     #[test]
-    fn an_option_set_holds_what_was_inserted_in_place_or_on_the_heap() {
-        for options in [3, 256, 1000] {
-            let mut set = OptionSet::new(options);
+    fn an_option_set_holds_what_was_inserted() {
+        for options in [3, 64, 65, MAX_OPTIONS] {
+            let mut set = OptionSet::default();
             set.insert(0);
             set.insert(options - 1);
             assert!(set.contains(0) && set.contains(options - 1));
             assert!(!set.contains(1));
-            let mut other = OptionSet::new(options);
+            let mut other = OptionSet::default();
             other.insert(1);
             assert!(!set.meets(&other));
             other.insert(options - 1);
             assert!(set.meets(&other));
-            assert_eq!(matches!(set, OptionSet::Heap(_)), options > 256);
-            let mut union = OptionSet::new(options);
+            let mut union = OptionSet::default();
             union.add_all(&set);
             union.add_all(&other);
             assert!(union.contains(0) && union.contains(1) && union.contains(options - 1));
             set.remove_all(&other);
             assert!(set.contains(0) && !set.contains(1) && !set.contains(options - 1));
-            assert!(!set.is_empty() && OptionSet::new(options).is_empty());
+            assert!(!set.is_empty() && OptionSet::default().is_empty());
         }
     }
 }

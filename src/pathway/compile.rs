@@ -329,6 +329,12 @@ impl Compiler {
             "option",
             &file.options.iter().map(|o| &o.id).collect::<Vec<_>>(),
         );
+        if let Some(over) = file.options.get(MAX_OPTIONS) {
+            self.error(
+                over.id.span(),
+                format!("a pathway defines at most {MAX_OPTIONS} options"),
+            );
+        }
         if let Some(groups) = &file.groups {
             self.groups(groups);
         }

@@ -26,6 +26,9 @@ pub use render::GraphFormat;
 pub use response_json::{Fill, ResponseJson};
 pub use set::{DEFAULT_FILE_NAME, DEFAULT_MAX_FILE_BYTES, DEFAULT_PATHWAY, PathwaySet};
 
+/// The most options a pathway may define: the engine keeps sets of options in that many bits.
+pub const MAX_OPTIONS: usize = 256;
+
 use crate::facts::{Field, Quantity};
 use crate::request::TriageRequest;
 use crate::vocab::{Category, Direction, Duration, Region, ResponseLevel, Severity, Verification};

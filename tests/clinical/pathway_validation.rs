@@ -4,7 +4,7 @@
 //! literal numbers, the rest by naming the token the error must point at (`at(text, needle)` gives
 //! the 1-based line and character column of the needle's first occurrence).
 
-use facet_triage::pathway::compile;
+use facet_triage::pathway::{MAX_OPTIONS, compile};
 
 const BASE: &str = r#"[pathway]
 id = "mini"
@@ -982,6 +982,29 @@ fn errors_of_every_file_in_a_directory_are_reported_with_their_file_names() {
 
 /// As many nodes as a pathway file within the size limit can chain: the graph checks take them
 /// without running out of stack, and still name the one edge that closes the cycle.
+#[test]
+fn more_options_than_the_engine_keeps() {
+    let option = |index: usize| {
+        format!(
+            "\n[[options]]\nid = \"o{index}\"\ntitle = \"O\"\ncategory = \"conservative\"\n\
+             invasiveness = 0\nevidence = [{{ source = \"s\", level = \"I\", strength = \"strong\", \
+             verification = \"verified\" }}]\n"
+        )
+    };
+    let mut text = BASE.to_owned();
+    // The base defines one option: up to the limit loads, one more does not.
+    (1..MAX_OPTIONS).for_each(|index| text.push_str(&option(index)));
+    assert!(compile("t.toml", &text).is_ok());
+    text.push_str(&option(MAX_OPTIONS));
+    expect(
+        &text,
+        &[(
+            &format!("\"o{MAX_OPTIONS}\""),
+            &format!("a pathway defines at most {MAX_OPTIONS} options"),
+        )],
+    );
+}
+
 #[test]
 fn a_chain_as_long_as_a_file_allows() {
     const LENGTH: usize = 20_000;
