@@ -16,7 +16,7 @@ pub struct Outcome<'a> {
 }
 
 /// The size most answers fit in, so the body is allocated once.
-const BODY_CAPACITY: usize = 8 * 1024;
+const BODY_CAPACITY: usize = 16 * 1024;
 
 /// Parses, validates, resolves and evaluates one request body.
 pub fn triage<'a>(
