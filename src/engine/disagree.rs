@@ -6,7 +6,9 @@
 //! Another profile's answer is needed only as two sets, offered and avoided, and only for the options
 //! this answer offers or avoids (no other option can be named), so it is read by a walk that keeps
 //! nothing else (no ranking, alerts or assessment), tests the conditions of those options' offers
-//! and avoids only, and passes by the nodes that only raise alerts without visiting them.
+//! and avoids only, and passes by the nodes that only raise alerts without visiting them. A profile
+//! that finds what the answer's walk found for every condition reading a parameter the two profiles
+//! set differently walks the same way, and is not walked at all.
 
 use super::{Decision, OptionSet, decide};
 use crate::facts::Facts;
@@ -89,7 +91,7 @@ pub(super) fn every_profile(pathway: &Pathway, facts: &Facts, region_slot: usize
 
 /// Raises the disagreement alert on `decision` (the answer under `profile`) when the other profiles
 /// disagree with it, and returns the text that follows the alert's message. Walks the other
-/// profiles; a pathway without a disagreement alert costs nothing.
+/// profiles that may walk differently; a pathway without a disagreement alert costs nothing.
 pub(super) fn for_answer(
     pathway: &Pathway,
     facts: &Facts,
