@@ -10,7 +10,7 @@
 //! that finds what the answer's walk found for every condition reading a parameter the two profiles
 //! set differently walks the same way, and is not walked at all.
 
-use super::{Decision, OptionSet, decide};
+use super::{Decision, OptionSet, ShortList, decide};
 use crate::facts::Facts;
 use crate::pathway::Pathway;
 use crate::pathway::condition::Context;
@@ -109,22 +109,21 @@ pub(super) fn for_answer(
     }
     let walk = &pathway.walk;
     let own = Sides::of(decision);
-    let sides: Vec<Sides> = (0..pathway.profiles.len())
-        .map(|other| {
-            let ctx = Context::new(pathway, facts, other, region_slot);
-            // A profile that finds what this answer's walk found for every program that could
-            // differ walks the same way: its sets are this answer's.
-            let alike = other == profile
-                || (decision.varying.iter()).all(|&(program, held)| {
-                    walk.alike(program, region_slot, profile, other)
-                        || walk.holds(program, &ctx) == held
-                });
-            match alike {
-                true => own,
-                false => Sides::walk(pathway, &ctx, &relevant),
-            }
-        })
-        .collect();
+    let mut sides: ShortList<Sides, 8> = ShortList::new();
+    for other in 0..pathway.profiles.len() {
+        let ctx = Context::new(pathway, facts, other, region_slot);
+        // A profile that finds what this answer's walk found for every program that could differ
+        // walks the same way: its sets are this answer's.
+        let alike = other == profile
+            || (decision.varying.iter()).all(|&(program, held)| {
+                walk.alike(program, region_slot, profile, other)
+                    || walk.holds(program, &ctx) == held
+            });
+        sides.push(match alike {
+            true => own,
+            false => Sides::walk(pathway, &ctx, &relevant),
+        });
+    }
     let text = text(pathway, profile, &sides)?;
     raise(pathway, alert, decision);
     Some(text)
