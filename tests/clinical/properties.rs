@@ -378,6 +378,27 @@ proptest! {
         let response = facet_triage::engine::evaluate(pathway, &request, resolved, false);
         assert_eq!(outcome.body, serde_json::to_vec(&response).unwrap());
     }
+
+    /// Under every profile, the single answer (whose R26 check walks only the profiles that may
+    /// walk differently, and those only for its own options) raises the alerts the comparison
+    /// (which walks every profile in full) gives that profile.
+    #[test]
+    fn each_profile_answers_as_the_comparison_says(request in valid_request()) {
+        let parsed = request::parse(request.to_string().as_bytes()).unwrap();
+        let pathway = pathways().default_pathway();
+        let slot = pathway.resolve(&parsed).unwrap().region_slot;
+        let comparison = facet_triage::engine::compare(pathway, &parsed, slot);
+        for entry in &comparison.profiles {
+            let mut single = request.clone();
+            single["profile"] = json!(entry.profile);
+            let outcome = triage(pathways(), single.to_string().as_bytes(), false).unwrap();
+            let answer: Value = serde_json::from_slice(&outcome.body).unwrap();
+            let codes: Vec<&str> = (answer["alerts"].as_array().unwrap().iter())
+                .map(|alert| alert["code"].as_str().unwrap())
+                .collect();
+            prop_assert_eq!(&codes, &entry.alerts, "{} under {}", request, entry.profile);
+        }
+    }
 }
 
 /// The embedded pathway and the fixture pathways.
