@@ -535,12 +535,6 @@ fn append(
     }
 }
 
-/// Whether an alert's message is followed by more text in this answer (see [`append`]).
-fn appends(pathway: &Pathway, alert: usize, disagreement: Option<&str>) -> bool {
-    (disagreement.is_some() && pathway.disagreement_alert == Some(alert))
-        || pathway.alerts[alert].name_profiles_where.is_some()
-}
-
 fn context<'a>(pathway: &'a Pathway, facts: &'a Facts, resolved: Resolved) -> Context<'a> {
     Context::new(pathway, facts, resolved.profile, resolved.region_slot)
 }

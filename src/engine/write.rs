@@ -5,7 +5,7 @@
 //! Kept instead of serializing that response with serde, which took 3.4 times the instructions per
 //! triage (125,200 against 36,700; `docs/performance.md`).
 
-use super::{Decision, append, appends, criterion_status};
+use super::{Decision, append, criterion_status};
 use crate::escape;
 use crate::facts::{Field, write_fact};
 use crate::pathway::Fill;
@@ -51,14 +51,12 @@ pub(super) fn answer(
         json.write(json.alert(*alert, row), out, |out, fill| {
             named.write_fill(ctx, 0, out, fill)
         });
-        if appends(ctx.pathway, *alert, disagreement) {
-            // The message is an alert's last field: the text goes before its closing `"}`.
-            out.truncate(out.len() - 2);
-            append(ctx.pathway, ctx, *alert, disagreement, |text| {
-                escape::inside_string(out, text)
-            });
-            out.extend_from_slice(b"\"}");
-        }
+        // The message is an alert's last field: any text that follows it goes before its `"}`.
+        out.truncate(out.len() - 2);
+        append(ctx.pathway, ctx, *alert, disagreement, |text| {
+            escape::inside_string(out, text)
+        });
+        out.extend_from_slice(b"\"}");
     }
     out.extend_from_slice(json.tail());
 }
