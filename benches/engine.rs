@@ -8,7 +8,9 @@ use facet_triage::engine;
 use facet_triage::pathway::{self, DEFAULT_FILE_NAME, DEFAULT_PATHWAY, PathwaySet};
 use facet_triage::request::{self, TriageRequest};
 use facet_triage::triage::triage;
+use facet_triage::wire::{self, Served};
 use std::hint::black_box;
+use std::sync::Arc;
 
 /// The HTTP benchmark's requests (`benches/requests.json`), one per main path of the pathway (rules R1
 /// to R20), serialized compactly as the load generator sends them.
@@ -47,8 +49,10 @@ fn rotate<T>(c: &mut Criterion, name: &str, inputs: &[T], mut f: impl FnMut(&T))
 }
 
 fn evaluate(c: &mut Criterion) {
-    let set = PathwaySet::embedded().expect("the embedded pathway loads");
-    let pathway = set.default_pathway();
+    let set = Served::new(Arc::new(
+        PathwaySet::embedded().expect("the embedded pathway loads"),
+    ));
+    let (pathway, pieces) = set.answering(None).expect("the default pathway");
     let bodies = bodies();
     let requests = parsed(&set, &bodies);
     for (name, trace) in [("evaluate (no trace)", false), ("evaluate (trace)", true)] {
@@ -62,7 +66,9 @@ fn evaluate(c: &mut Criterion) {
         &requests,
         |(request, resolved)| {
             let mut body = Vec::with_capacity(8192);
-            black_box(engine::answer(pathway, request, *resolved, &mut body));
+            black_box(engine::answer(pathway, request, *resolved, |decided| {
+                wire::answer(pieces, decided, &mut body)
+            }));
             black_box(body);
         },
     );

@@ -12,6 +12,7 @@ use axum::routing::post;
 use criterion::{Criterion, criterion_group, criterion_main};
 use facet_triage::http::{AppState, router};
 use facet_triage::pathway::PathwaySet;
+use facet_triage::wire::Served;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
@@ -39,25 +40,26 @@ fn routers(c: &mut Criterion) {
         .build()
         .unwrap();
     let bodies = bodies();
-    let pathways = PathwaySet::embedded().expect("embedded pathway");
+    let pathways = Arc::new(PathwaySet::embedded().expect("embedded pathway"));
+    let served = Served::new(Arc::clone(&pathways));
     let mut answers = HashMap::new();
     for body in &bodies {
-        let outcome = facet_triage::triage::triage(&pathways, body.as_bytes(), false).unwrap();
+        let outcome = facet_triage::triage::triage(&served, body.as_bytes(), false).unwrap();
         answers.insert(body.clone(), Bytes::from(outcome.body));
     }
-    let bare_pathways = Arc::new(PathwaySet::embedded().expect("embedded pathway"));
+    let bare_pathways = Arc::new(served);
     let bare = Router::new()
         .route(
             "/v1/triage",
             post(
-                |State(pathways): State<Arc<PathwaySet>>, body: Bytes| async move {
+                |State(pathways): State<Arc<Served>>, body: Bytes| async move {
                     let outcome = facet_triage::triage::triage(&pathways, &body, false).unwrap();
                     ([(header::CONTENT_TYPE, "application/json")], outcome.body)
                 },
             ),
         )
         .with_state(bare_pathways);
-    let full = router(AppState::new(pathways));
+    let full = router(AppState::shared(pathways));
     let ceiling = Router::new()
         .route(
             "/v1/triage",

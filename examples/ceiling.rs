@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
 use facet_triage::pathway::PathwaySet;
+use facet_triage::wire::Served;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -46,7 +47,7 @@ fn main() {
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:18090".into());
     let bodies = std::fs::read_to_string(args.next().expect("BODIES_JSONL argument"))
         .expect("read request bodies");
-    let pathways = PathwaySet::embedded().expect("embedded pathway");
+    let pathways = Served::new(Arc::new(PathwaySet::embedded().expect("embedded pathway")));
     let mut answers = HashMap::new();
     for body in bodies.lines().filter(|line| !line.is_empty()) {
         let outcome = facet_triage::triage::triage(&pathways, body.as_bytes(), false)

@@ -3,10 +3,12 @@
 
 use crate::config::PathwaysArg;
 use crate::pathway::{GraphFormat, PathwaySet};
+use crate::wire::Served;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -99,12 +101,15 @@ pub fn run(cli: Cli) -> ExitCode {
 fn evaluate(args: EvaluateArgs) -> ExitCode {
     let trace = args.trace;
     answer(&args.pathways, &args.input, |pathways, body| {
-        crate::triage::triage(pathways, body, trace).map(|outcome| outcome.body)
+        let served = Served::new(Arc::new(pathways));
+        crate::triage::triage(&served, body, trace).map(|outcome| outcome.body)
     })
 }
 
 fn compare(args: CompareArgs) -> ExitCode {
-    answer(&args.pathways, &args.input, crate::triage::compare)
+    answer(&args.pathways, &args.input, |pathways, body| {
+        crate::triage::compare(&pathways, body)
+    })
 }
 
 /// Loads the pathways, reads one request body from `input` and prints what `respond` makes of it:
@@ -112,7 +117,7 @@ fn compare(args: CompareArgs) -> ExitCode {
 fn answer(
     pathways: &PathwaysArg,
     input: &str,
-    respond: impl FnOnce(&PathwaySet, &[u8]) -> Result<Vec<u8>, crate::problem::Problem>,
+    respond: impl FnOnce(PathwaySet, &[u8]) -> Result<Vec<u8>, crate::problem::Problem>,
 ) -> ExitCode {
     let pathways = match pathways.load() {
         Ok(pathways) => pathways,
@@ -131,7 +136,7 @@ fn answer(
         eprintln!("cannot read {input}: {error}");
         return ExitCode::from(1);
     }
-    match respond(&pathways, &body) {
+    match respond(pathways, &body) {
         Ok(answer) => {
             let mut stdout = std::io::stdout().lock();
             let _ = stdout

@@ -6,6 +6,7 @@
 //!
 //! - [`pathway`] owns the pathway file model, its validation and the compiled graph;
 //! - [`engine`] evaluates a request against a compiled pathway;
+//! - [`wire`] writes the triage answer's JSON from pieces serialized once per loaded pathway;
 //! - [`request`], [`facts`] and [`vocab`] define the API's input and the facts a pathway can read;
 //! - [`cds`] maps a CDS Hooks 2.0 call's FHIR prefetch to a triage request and the answer to cards;
 //! - [`db`] stores CDS feedback and the JWT replay cache, shared by replicas.
@@ -27,3 +28,4 @@ pub mod store;
 pub mod telemetry;
 pub mod triage;
 pub mod vocab;
+pub mod wire;

@@ -7,6 +7,7 @@
 //! (debounced) and by [`PathwayStore::reload`], which the server calls on SIGHUP.
 
 use crate::pathway::{DEFAULT_MAX_FILE_BYTES, LoadErrors, PathwaySet};
+use crate::wire::Served;
 use arc_swap::{ArcSwap, Guard};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -47,10 +48,10 @@ pub struct ReloadFailure {
 /// configured CDS profile still exists). Its error is one line of the rejection.
 pub type AcceptCheck = Box<dyn Fn(&PathwaySet) -> Result<(), String> + Send + Sync>;
 
-/// The current pathway set, swappable while the server runs.
+/// The current pathway set, with its answer pieces, swappable while the server runs.
 pub struct PathwayStore {
     source: PathwaySource,
-    current: ArcSwap<PathwaySet>,
+    current: ArcSwap<Served>,
     last_failure: Mutex<Option<ReloadFailure>>,
     accept: Option<AcceptCheck>,
     max_file_bytes: u64,
@@ -93,7 +94,7 @@ impl PathwayStore {
     pub fn with_shared(source: PathwaySource, set: Arc<PathwaySet>) -> PathwayStore {
         PathwayStore {
             source,
-            current: ArcSwap::new(set),
+            current: ArcSwap::from_pointee(Served::new(set)),
             last_failure: Mutex::new(None),
             accept: None,
             max_file_bytes: DEFAULT_MAX_FILE_BYTES,
@@ -108,12 +109,12 @@ impl PathwayStore {
     }
 
     /// The set serving now. Cheap: no lock, no copy.
-    pub fn current(&self) -> Guard<Arc<PathwaySet>> {
+    pub fn current(&self) -> Guard<Arc<Served>> {
         self.current.load()
     }
 
     /// A handle on the set serving now, to keep past a swap.
-    pub fn snapshot(&self) -> Arc<PathwaySet> {
+    pub fn snapshot(&self) -> Arc<Served> {
         self.current.load_full()
     }
 
@@ -154,7 +155,7 @@ impl PathwayStore {
             });
         let outcome = match loaded {
             Ok(set) => {
-                self.current.store(Arc::new(set));
+                self.current.store(Arc::new(Served::new(Arc::new(set))));
                 *self
                     .last_failure
                     .lock()

@@ -6,6 +6,7 @@ use crate::engine::{self, Answered};
 use crate::pathway::{Pathway, PathwaySet, Unresolved};
 use crate::problem::Problem;
 use crate::request::{self, FieldError, RequestError};
+use crate::wire::{self, Served};
 
 /// A successful evaluation, serialized, with what it says for metrics (borrowed from the pathway).
 #[derive(Debug, Clone, PartialEq)]
@@ -19,16 +20,13 @@ pub struct Outcome<'a> {
 const BODY_CAPACITY: usize = 16 * 1024;
 
 /// Parses, validates, resolves and evaluates one request body.
-pub fn triage<'a>(
-    pathways: &'a PathwaySet,
-    body: &[u8],
-    trace: bool,
-) -> Result<Outcome<'a>, Problem> {
+pub fn triage<'a>(served: &'a Served, body: &[u8], trace: bool) -> Result<Outcome<'a>, Problem> {
     let request = request::parse(body).map_err(|error| match error {
         RequestError::Syntax(syntax) => Problem::malformed(syntax.to_string()),
         RequestError::Invalid(errors) => Problem::invalid(errors),
     })?;
-    let pathway = pathway_of(pathways, &request)?;
+    let (pathway, pieces) =
+        (served.answering(request.pathway.as_deref())).ok_or_else(|| unknown_pathway(served))?;
     let resolved = pathway
         .resolve(&request)
         .map_err(|unresolved| not_served(pathway, &unresolved))?;
@@ -42,7 +40,9 @@ pub fn triage<'a>(
             profile: response.profile,
         }
     } else {
-        engine::answer(pathway, &request, resolved, &mut out)
+        engine::answer(pathway, &request, resolved, |decided| {
+            wire::answer(pieces, decided, &mut out)
+        })
     };
     Ok(Outcome {
         body: out,
@@ -66,7 +66,8 @@ pub fn compare(pathways: &PathwaySet, body: &[u8]) -> Result<Vec<u8>, Problem> {
     if request.profile.is_some() {
         return Err(Problem::invalid(vec![profile_given()]));
     }
-    let pathway = pathway_of(pathways, &request)?;
+    let pathway =
+        (pathways.get(request.pathway.as_deref())).ok_or_else(|| unknown_pathway(pathways))?;
     let resolved = pathway
         .resolve(&request)
         .map_err(|unresolved| not_served(pathway, &unresolved))?;
@@ -87,7 +88,6 @@ fn names_profile(body: &[u8]) -> bool {
     found
 }
 
-/// The pathway a request names, or the default one.
 /// `422` naming each member of the request the pathway cannot serve, with what it offers instead.
 fn not_served(pathway: &Pathway, unresolved: &[Unresolved]) -> Problem {
     let error = |member: &Unresolved| match member {
@@ -115,15 +115,11 @@ fn not_served(pathway: &Pathway, unresolved: &[Unresolved]) -> Problem {
     Problem::invalid(unresolved.iter().map(error).collect())
 }
 
-fn pathway_of<'a>(
-    pathways: &'a PathwaySet,
-    request: &request::TriageRequest,
-) -> Result<&'a std::sync::Arc<crate::pathway::Pathway>, Problem> {
-    pathways.get(request.pathway.as_deref()).ok_or_else(|| {
-        let known: Vec<&str> = pathways.iter().map(|p| p.id.as_str()).collect();
-        Problem::invalid(vec![FieldError::new(
-            "/pathway",
-            format!("unknown pathway; loaded pathways: {}", known.join(", ")),
-        )])
-    })
+/// `422` for a request naming a pathway that is not loaded, listing those that are.
+fn unknown_pathway(pathways: &PathwaySet) -> Problem {
+    let known: Vec<&str> = pathways.iter().map(|p| p.id.as_str()).collect();
+    Problem::invalid(vec![FieldError::new(
+        "/pathway",
+        format!("unknown pathway; loaded pathways: {}", known.join(", ")),
+    )])
 }

@@ -8,7 +8,6 @@
 mod compare;
 mod disagree;
 mod response;
-mod write;
 
 pub use compare::{Comparison, Disagreement, ProfileAnswer, compare};
 pub use response::*;
@@ -40,7 +39,7 @@ struct Avoided {
 }
 
 /// The outcome of a walk as positions in the pathway; both the serde response and the direct
-/// writer are built from it.
+/// writer (`crate::wire`, through [`Decided`]) are built from it.
 struct Decision {
     /// Offered options, best first.
     ranked: ShortList<Pick, 16>,
@@ -327,7 +326,7 @@ impl<T, const N: usize> std::ops::DerefMut for ShortList<T, N> {
 
 /// The status of a criterion for this request.
 #[inline(always)]
-fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
+pub fn criterion_status(criterion: &Criterion, ctx: &Context) -> CriterionStatus {
     match (&criterion.unknown_when, &criterion.met_when) {
         (_, None) => CriterionStatus::Unknown,
         (Some(unknown), _) if unknown.holds(ctx) => CriterionStatus::Unknown,
@@ -388,12 +387,10 @@ pub fn evaluate<'a>(
                 title: &option.title,
                 category: option.category,
                 evidence: &option.evidence[slot],
-                evidence_json: &option.evidence_json[slot],
                 rationale: offer.rationale.to_string(&ctx),
                 criteria,
                 citations,
                 codes: &option.codes[slot],
-                codes_json: &option.codes_json[slot],
             }
         })
         .collect();
@@ -453,13 +450,57 @@ pub struct Answered<'a> {
     pub profile: &'a str,
 }
 
-/// Evaluates one request and appends the response's JSON (without trace) to `out`: the same bytes
-/// as serializing [`evaluate`]'s response, written from the pieces the pathway serialized at load.
+/// One request's decision without a trace, as [`answer`] hands it to a writer outside the engine
+/// (the wire format): positions in the pathway, read through the accessors below.
+pub struct Decided<'d> {
+    ctx: Context<'d>,
+    decision: &'d Decision,
+    /// R26's text, when the profiles disagree.
+    disagreement: Option<&'d str>,
+}
+
+impl<'d> Decided<'d> {
+    /// What conditions read for this request.
+    pub fn context(&self) -> &Context<'d> {
+        &self.ctx
+    }
+
+    /// The assessment entry that applies.
+    pub fn assessment(&self) -> usize {
+        self.decision.assessment
+    }
+
+    /// The offered options, best first, each as its node and its offer there.
+    pub fn offers(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        self.decision
+            .ranked
+            .iter()
+            .map(|pick| (pick.node, pick.offer))
+    }
+
+    /// The avoided options in the order the walk met them, each as its node and its avoid there.
+    pub fn avoids(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        (self.decision.avoided.iter()).map(|avoided| (avoided.node, avoided.avoid))
+    }
+
+    /// The raised alerts, most severe first.
+    pub fn alerts(&self) -> &[usize] {
+        &self.decision.alerts
+    }
+
+    /// Gives `push` the text that follows an alert's message, if any (see [`append`]).
+    pub fn after_message(&self, alert: usize, push: impl FnMut(&str)) {
+        append(self.ctx.pathway, &self.ctx, alert, self.disagreement, push);
+    }
+}
+
+/// Evaluates one request without a trace (the walk, ranking and R26) and hands the decision to
+/// `write`, which renders it; returns what the answer says.
 pub fn answer<'a>(
     pathway: &'a Pathway,
     request: &TriageRequest,
     resolved: Resolved,
-    out: &mut Vec<u8>,
+    write: impl FnOnce(&Decided),
 ) -> Answered<'a> {
     let facts = Facts::from_request(request);
     let ctx = context(pathway, &facts, resolved);
@@ -472,12 +513,13 @@ pub fn answer<'a>(
         resolved.region_slot,
         &mut decision,
     );
-    write::answer(&ctx, &decision, disagreement.as_deref(), out);
+    write(&Decided {
+        ctx,
+        decision: &decision,
+        disagreement: disagreement.as_deref(),
+    });
     Answered {
-        top_option: decision
-            .ranked
-            .first()
-            .map(|pick| pathway.options[pick.option].id.as_str()),
+        top_option: (decision.ranked.first()).map(|pick| pathway.options[pick.option].id.as_str()),
         profile: &pathway.profiles[resolved.profile].id,
     }
 }

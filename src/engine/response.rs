@@ -5,7 +5,6 @@ use crate::pathway::Code;
 use crate::pathway::Evidence;
 use crate::vocab::{Category, CriterionStatus, ResponseLevel, Severity};
 use serde::Serialize;
-use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -48,27 +47,17 @@ pub struct RankedOption<'a> {
     pub id: &'a str,
     pub title: &'a str,
     pub category: Category,
-    // The evidence for Rust callers; the response carries the same entries serialized at load.
-    #[serde(skip)]
-    pub evidence: &'a [Evidence],
     /// Graded evidence; `evidence[0]` is the lead entry and does not depend on the profile.
-    #[serde(rename = "evidence")]
-    #[schema(value_type = Vec<Evidence>)]
-    pub evidence_json: &'a RawValue,
+    pub evidence: &'a [Evidence],
     /// Why this option, for this patient.
     pub rationale: String,
     /// Guideline or coverage criteria the option depends on.
     pub criteria: Vec<CriterionOut<'a>>,
     /// Source ids, each resolvable in the pathway's sources.
     pub citations: Vec<&'a str>,
-    // The codes for Rust callers; the response carries the same codes serialized at load.
-    #[serde(skip)]
-    pub codes: &'a [Code],
     /// Procedure codes (CPT) for the request's region, one procedure each; add-on codes are marked.
     /// Empty for advice without a billable code.
-    #[serde(rename = "codes")]
-    #[schema(value_type = Vec<Code>)]
-    pub codes_json: &'a RawValue,
+    pub codes: &'a [Code],
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -38,6 +38,7 @@ pub use server::{healthcheck, serve_blocking};
 use crate::db::Database;
 use crate::pathway::{Pathway, PathwaySet};
 use crate::store::{PathwaySource, PathwayStore};
+use crate::wire::Served;
 use axum::body::{Body, Bytes, HttpBody, to_bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use axum::{Extension, Router};
@@ -117,7 +118,7 @@ impl AppState {
 
     /// The pathways in force for one request. Handlers take this snapshot once per request, so a
     /// reload (an `ArcSwap` in the store) never changes a request half way.
-    pub fn current_pathways(&self) -> Arc<PathwaySet> {
+    pub fn current_pathways(&self) -> Arc<Served> {
         self.0.store.snapshot()
     }
 }

@@ -10,6 +10,7 @@ use super::error::ApiError;
 use crate::pathway::PathwaySet;
 use crate::problem::Problem;
 use crate::vocab::{DurationUnit, Procedure, Region};
+use crate::wire::Served;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -87,7 +88,7 @@ pub struct Document {
 }
 
 /// The last rendering and the set it was rendered for.
-type Rendered = Option<(Arc<PathwaySet>, OpenApiJson)>;
+type Rendered = Option<(Arc<Served>, OpenApiJson)>;
 
 impl Document {
     /// `bearer_auth`: `/v1/*` requires a bearer token, so the document declares it. Every operation
@@ -108,7 +109,7 @@ impl Document {
     }
 
     /// The document for `pathways`, rendered once per set.
-    pub fn for_set(&self, pathways: &Arc<PathwaySet>) -> OpenApiJson {
+    pub fn for_set(&self, pathways: &Arc<Served>) -> OpenApiJson {
         let cached = |slot: &Rendered| match slot {
             Some((set, json)) if Arc::ptr_eq(set, pathways) => Some(json.clone()),
             _ => None,
@@ -230,7 +231,7 @@ pub fn swagger_ui() -> Router<AppState> {
 }
 
 /// Serializes the document with the request rules and the examples that depend on `pathways`.
-pub fn render(document: &utoipa::openapi::OpenApi, pathways: &PathwaySet) -> OpenApiJson {
+pub fn render(document: &utoipa::openapi::OpenApi, pathways: &Served) -> OpenApiJson {
     let mut value = serde_json::to_value(document).unwrap_or(Value::Null);
     add_request_rules(&mut value, pathways);
     add_examples(&mut value, pathways);
@@ -320,7 +321,7 @@ pub fn largest_value(unit: DurationUnit) -> f64 {
 }
 
 /// Fills the response examples with the service's own answers.
-fn add_examples(document: &mut Value, pathways: &PathwaySet) {
+fn add_examples(document: &mut Value, pathways: &Served) {
     const TRIAGE: &str = "/paths/~1v1~1triage/post";
     let request = document
         .pointer(&format!(

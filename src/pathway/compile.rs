@@ -444,7 +444,6 @@ impl Compiler {
             nodes,
             start: start?,
             walk: Default::default(),
-            response_json: ResponseJson::default(),
         };
         if !self.errors.is_empty() {
             return None;
@@ -494,7 +493,6 @@ impl Compiler {
             }
         }
         pathway.walk = pathway.build_walk();
-        pathway.response_json = ResponseJson::new(&pathway);
         Some(pathway)
     }
 

@@ -15,7 +15,6 @@ pub mod fhir_mapping;
 pub mod file;
 pub mod program;
 mod render;
-mod response_json;
 mod set;
 pub mod template;
 pub mod walk;
@@ -23,7 +22,6 @@ pub mod walk;
 pub use compile::compile;
 pub use error::{LoadError, LoadErrors};
 pub use render::GraphFormat;
-pub use response_json::{Fill, ResponseJson};
 pub use set::{DEFAULT_FILE_NAME, DEFAULT_MAX_FILE_BYTES, DEFAULT_PATHWAY, PathwaySet};
 
 /// The most options a pathway may define: the engine keeps sets of options in that many bits.
@@ -34,7 +32,6 @@ use crate::request::TriageRequest;
 use crate::vocab::{Category, Direction, Duration, Region, ResponseLevel, Severity, Verification};
 use program::When;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use template::Template;
 
 /// A validated, compiled pathway.
@@ -71,8 +68,6 @@ pub struct Pathway {
     pub start: usize,
     /// What the engine's walk reads from `nodes`, `options` and `assessments`, laid out for it.
     pub walk: walk::Walk,
-    /// The fixed text of triage answers, serialized at load.
-    pub response_json: ResponseJson,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -378,10 +373,6 @@ pub struct OptionDef {
     /// Per region slot: the option's place among all options for offers of equal priority: by the
     /// strength of `evidence[0]` (its position in the strength scale), then invasiveness, then id.
     pub tie_order: Vec<usize>,
-    /// Per region slot: `evidence` serialized once at load, written into responses as is.
-    pub evidence_json: Vec<Box<RawValue>>,
-    /// Per region slot: `codes` serialized once at load (`[]` when there are none).
-    pub codes_json: Vec<Box<RawValue>>,
 }
 
 #[derive(Debug)]

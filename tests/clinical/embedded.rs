@@ -1,9 +1,14 @@
-//! The embedded pathway set, loaded once for every test module of this binary.
+//! The embedded pathway set with its answer pieces, loaded once for every test module of this binary.
 
 use facet_triage::pathway::PathwaySet;
-use std::sync::OnceLock;
+use facet_triage::wire::Served;
+use std::sync::{Arc, OnceLock};
 
-pub fn pathways() -> &'static PathwaySet {
-    static SET: OnceLock<PathwaySet> = OnceLock::new();
-    SET.get_or_init(|| PathwaySet::embedded().expect("the embedded pathway loads"))
+pub fn pathways() -> &'static Served {
+    static SET: OnceLock<Served> = OnceLock::new();
+    SET.get_or_init(|| {
+        Served::new(Arc::new(
+            PathwaySet::embedded().expect("the embedded pathway loads"),
+        ))
+    })
 }

@@ -4,16 +4,19 @@
 
 use facet_triage::pathway::PathwaySet;
 use facet_triage::triage::triage;
+use facet_triage::wire::Served;
 use serde_json::{Value, json};
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
-fn pathways() -> &'static PathwaySet {
-    static SET: OnceLock<PathwaySet> = OnceLock::new();
+fn pathways() -> &'static Served {
+    static SET: OnceLock<Served> = OnceLock::new();
     SET.get_or_init(|| {
         let dir =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pathways/capabilities");
-        PathwaySet::load_dir(&dir).unwrap_or_else(|errors| panic!("fixture loads:\n{errors}"))
+        let set =
+            PathwaySet::load_dir(&dir).unwrap_or_else(|errors| panic!("fixture loads:\n{errors}"));
+        Served::new(Arc::new(set))
     })
 }
 

@@ -540,8 +540,8 @@ async fn an_error_case_without_a_status_fails_on_a_200() {
 /// The response writer is byte for byte what serde_json writes, for every vignette request.
 #[test]
 fn the_response_writer_matches_serde_json() {
-    use facet_triage::{engine, request};
-    let pathways = PathwaySet::embedded().expect("embedded pathway loads");
+    use facet_triage::{engine, request, wire};
+    let pathways = wire::Served::new(PATHWAYS.clone());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vignettes");
     let mut compared = 0;
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -549,11 +549,13 @@ fn the_response_writer_matches_serde_json() {
             serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
         for vignette in data["vignettes"].as_array().into_iter().flatten() {
             let request = request::parse(vignette["request"].to_string().as_bytes()).unwrap();
-            let pathway = pathways.get(request.pathway.as_deref()).unwrap();
+            let (pathway, pieces) = pathways.answering(request.pathway.as_deref()).unwrap();
             let resolved = pathway.resolve(&request).unwrap();
             let response = engine::evaluate(pathway, &request, resolved, false);
             let mut written = Vec::new();
-            engine::answer(pathway, &request, resolved, &mut written);
+            engine::answer(pathway, &request, resolved, |decided| {
+                wire::answer(pieces, decided, &mut written)
+            });
             assert_eq!(
                 String::from_utf8(written).unwrap(),
                 serde_json::to_string(&response).unwrap(),

@@ -220,7 +220,6 @@ impl Compiler {
                     ids
                 })
                 .collect();
-            let codes_json = codes.iter().map(raw_json).collect();
             compiled.push(OptionDef {
                 id: option.id.get_ref().clone(),
                 title: option.title.clone(),
@@ -232,8 +231,6 @@ impl Compiler {
                 serves: (0..self.regions.len())
                     .map(|slot| served.contains(&slot))
                     .collect(),
-                evidence_json: evidence.iter().map(raw_json).collect(),
-                codes_json,
                 evidence,
                 citations,
                 tie_order: vec![0; self.regions.len()],
@@ -281,12 +278,6 @@ impl Compiler {
             self.groups.insert(name.clone(), indices);
         }
     }
-}
-
-/// Serializes catalogue text once, so responses copy it instead of serializing it again.
-fn raw_json<T: serde::Serialize + ?Sized>(value: &T) -> Box<serde_json::value::RawValue> {
-    // Plain structs of strings and enums always serialize.
-    serde_json::value::to_raw_value(value).expect("catalogue entries serialize to JSON")
 }
 
 #[cfg(test)]
@@ -388,7 +379,7 @@ avoid = [{{ option = "opt", reason = "Not here.", citations = ["b"] }}]
         );
         assert!(cervical[3].extrapolated);
         // The lead entry ranks the option: `weak`, the first `for` entry, not the `against` one.
-        let json = option.evidence_json[0].get();
+        let json = serde_json::to_string(&option.evidence[0]).unwrap();
         assert!(
             json.starts_with(r#"[{"source":"a","direction":"for","level":"II""#),
             "{json}"
@@ -425,10 +416,13 @@ avoid = [{{ option = "opt", reason = "Not here.", citations = ["b"] }}]
         let pathway = compile("t.toml", &text).unwrap();
         let option = &pathway.options[0];
         assert_eq!(
-            option.codes_json[0].get(),
+            serde_json::to_string(&option.codes[0]).unwrap(),
             r#"[{"system":"s","code":"1","display":"First level"},{"system":"s","code":"2","display":"Each further level","add_on":true}]"#
         );
-        assert_eq!(option.codes_json[1].get(), r#"[{"system":"s","code":"3"}]"#);
+        assert_eq!(
+            serde_json::to_string(&option.codes[1]).unwrap(),
+            r#"[{"system":"s","code":"3"}]"#
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! The pieces follow the shape of `engine::TriageResponse` field for field; the tests compare every
 //! answer written from them with serde_json's serialization of that type.
 
-use super::template::{Part, Template};
-use super::{Evidence, Node, Pathway};
 use crate::facts::Field;
+use crate::pathway::template::{Part, Template};
+use crate::pathway::{Evidence, Node, Pathway};
 use std::collections::HashMap;
 use std::hash::Hash;
 
@@ -37,7 +37,7 @@ struct Step {
 
 /// Pre-serialized pieces of a triage answer; see the module documentation.
 #[derive(Debug, Default)]
-pub struct ResponseJson {
+pub struct Pieces {
     /// Profiles times region slots.
     rows: usize,
     bytes: Vec<u8>,
@@ -56,7 +56,7 @@ pub struct ResponseJson {
     tail: (usize, usize),
 }
 
-/// A piece of an answer, as [`ResponseJson`]'s accessors name it.
+/// A piece of an answer, as [`Pieces`]'s accessors name it.
 #[derive(Debug, Clone, Copy)]
 pub struct Piece(usize);
 
@@ -65,7 +65,7 @@ pub struct Piece(usize);
 /// again: an answer then reads a few kilobytes that all requests share instead of its row's own copy.
 #[derive(Default)]
 struct Builder {
-    json: ResponseJson,
+    json: Pieces,
     /// Start of the open run in `bytes`, and of the open piece in `steps`.
     run_start: usize,
     piece_start: usize,
@@ -96,8 +96,13 @@ impl Builder {
 
     /// Writes `"text"` escaped, as serde_json writes a string.
     fn string(&mut self, text: &str) {
-        // Writing into a `Vec` cannot fail.
-        let _ = serde_json::to_writer(self.bytes(), text);
+        self.json(text);
+    }
+
+    /// Writes a value as serde_json serializes it.
+    fn json<T: serde::Serialize + ?Sized>(&mut self, value: &T) {
+        // The pathway's text and catalogue entries (strings, enums, booleans) always serialize.
+        serde_json::to_writer(self.bytes(), value).expect("pathway text serializes to JSON");
     }
 
     /// Writes text escaped for the inside of a JSON string: as a string, without its quotes.
@@ -169,8 +174,8 @@ fn intern<T: Clone + Eq + Hash>(
     range
 }
 
-impl ResponseJson {
-    pub fn new(pathway: &Pathway) -> ResponseJson {
+impl Pieces {
+    pub fn new(pathway: &Pathway) -> Pieces {
         let mut builder = Builder::default();
         builder.json.rows = pathway.profiles.len() * pathway.regions.len();
         builder.json.openings_from =
@@ -202,8 +207,7 @@ impl ResponseJson {
             b.bytes().extend_from_slice(b",\"category\":");
             b.string(option.category.as_str());
             b.bytes().extend_from_slice(b",\"evidence\":");
-            b.bytes()
-                .extend_from_slice(option.evidence_json[slot].get().as_bytes());
+            b.json(&option.evidence[slot]);
             b.bytes().extend_from_slice(b",\"rationale\":\"");
             b.template(pathway, &offer.rationale, profile, slot);
             b.bytes().extend_from_slice(b"\",\"criteria\":[");
@@ -223,8 +227,7 @@ impl ResponseJson {
             b.citations(pathway, &pathway.offer_citations(offer, slot));
             b.bytes().push(b']');
             b.bytes().extend_from_slice(b",\"codes\":");
-            b.bytes()
-                .extend_from_slice(option.codes_json[slot].get().as_bytes());
+            b.json(&option.codes[slot]);
             b.bytes().push(b'}');
         });
         let avoids = pathway.nodes.iter().flat_map(|node| &node.avoids);
@@ -239,9 +242,11 @@ impl ResponseJson {
             b.bytes().extend_from_slice(b"\",\"citations\":[");
             b.citations(pathway, pathway.avoid_citations(avoid, slot));
             b.bytes().extend_from_slice(b"],\"evidence\":");
-            let evidence: Vec<&Evidence> = pathway.avoid_evidence(avoid, slot).collect();
-            serde_json::to_writer(b.bytes(), &evidence)
-                .expect("evidence entries serialize to JSON");
+            b.json(
+                &pathway
+                    .avoid_evidence(avoid, slot)
+                    .collect::<Vec<&Evidence>>(),
+            );
             b.bytes().push(b'}');
         });
         builder.json.alerts_from =
@@ -331,7 +336,8 @@ mod tests {
     #[test]
     fn each_distinct_run_and_piece_is_stored_once() {
         let pathways = crate::pathway::PathwaySet::embedded().expect("embedded pathway");
-        let json = &pathways.iter().next().expect("one pathway").response_json;
+        let pieces = super::Pieces::new(pathways.default_pathway());
+        let json = &pieces;
         let mut runs = HashMap::new();
         for step in &json.steps {
             let bytes = &json.bytes[step.start as usize..step.end as usize];

@@ -1,50 +1,43 @@
 //! Writes a decision as the triage response's JSON straight into the body: the pathway's fixed
-//! text comes pre-serialized per profile and region ([`crate::pathway::ResponseJson`]), so only
-//! ranks, criterion statuses and the words that name the patient's facts are written per request.
-//! The bytes are exactly what serde_json writes for [`super::TriageResponse`]; the tests compare both.
+//! text comes pre-serialized per profile and region ([`super::Pieces`]), so only ranks, criterion
+//! statuses and the words that name the patient's facts are written per request. The bytes are
+//! exactly what serde_json writes for [`crate::engine::TriageResponse`]; the tests compare both.
 //! Kept instead of serializing that response with serde, which took 3.4 times the instructions per
 //! triage (125,200 against 36,700; `docs/performance.md`).
 
-use super::{Decision, append, criterion_status};
+use super::{Fill, Pieces};
+use crate::engine::{Decided, criterion_status};
 use crate::escape;
 use crate::facts::{Field, write_fact};
-use crate::pathway::Fill;
 use crate::pathway::condition::Context;
 
-/// `disagreement` follows the message of the pathway's disagreement alert when it is raised.
-pub(super) fn answer(
-    ctx: &Context,
-    decision: &Decision,
-    disagreement: Option<&str>,
-    out: &mut Vec<u8>,
-) {
-    let json = &ctx.pathway.response_json;
+/// Appends the answer's JSON to `out`; `json` holds the pieces of the decided request's pathway.
+pub fn answer(json: &Pieces, decided: &Decided, out: &mut Vec<u8>) {
+    let ctx = decided.context();
     let row = ctx.row();
     let mut named = Named([None; Field::COUNT]);
-    json.write(json.opening(decision.assessment, row), out, |out, fill| {
+    json.write(json.opening(decided.assessment(), row), out, |out, fill| {
         named.write_fill(ctx, 0, out, fill)
     });
-    for (position, pick) in decision.ranked.iter().enumerate() {
+    for (position, (node, offer)) in decided.offers().enumerate() {
         if position > 0 {
             out.push(b',');
         }
-        json.write(json.offer(pick.node, pick.offer, row), out, |out, fill| {
+        json.write(json.offer(node, offer, row), out, |out, fill| {
             named.write_fill(ctx, position + 1, out, fill)
         });
     }
     out.extend_from_slice(b"],\"avoid\":[");
-    for (position, avoided) in decision.avoided.iter().enumerate() {
+    for (position, (node, avoid)) in decided.avoids().enumerate() {
         if position > 0 {
             out.push(b',');
         }
-        json.write(
-            json.avoid(avoided.node, avoided.avoid, row),
-            out,
-            |out, fill| named.write_fill(ctx, 0, out, fill),
-        );
+        json.write(json.avoid(node, avoid, row), out, |out, fill| {
+            named.write_fill(ctx, 0, out, fill)
+        });
     }
     out.extend_from_slice(b"],\"alerts\":[");
-    for (position, alert) in decision.alerts.iter().enumerate() {
+    for (position, alert) in decided.alerts().iter().enumerate() {
         if position > 0 {
             out.push(b',');
         }
@@ -53,9 +46,7 @@ pub(super) fn answer(
         });
         // The message is an alert's last field: any text that follows it goes before its `"}`.
         out.truncate(out.len() - 2);
-        append(ctx.pathway, ctx, *alert, disagreement, |text| {
-            escape::inside_string(out, text)
-        });
+        decided.after_message(*alert, |text| escape::inside_string(out, text));
         out.extend_from_slice(b"\"}");
     }
     out.extend_from_slice(json.tail());
