@@ -18,7 +18,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
-pub use rules::{MAX_DURATION_SECONDS, MAX_HISTORY};
+pub use rules::{MAX_DURATION_SECONDS, max_history};
 
 /// A triage request (contract section 4.1). Beyond this schema, the server rejects with `422`:
 /// `relief_duration.value` of 0 when `percent_relief` is above 0 (also inside `previous_block`);

@@ -20,7 +20,7 @@ use super::fhir::{self, CodeableConcept, Moment};
 use super::hook::{Entry, Prefetch};
 use super::outcome::CdsError;
 use crate::pathway::fhir_mapping::{ConditionMeaning, FhirMapping, TextRule};
-use crate::request::{HistoryEntry, MAX_HISTORY, PreviousBlock, TriageRequest};
+use crate::request::{HistoryEntry, PreviousBlock, TriageRequest, max_history};
 use crate::vocab::{Duration, DurationUnit, Guidance, Procedure, RedFlag, Region};
 use serde_json::Value;
 
@@ -341,7 +341,7 @@ fn history(
         .rev()
         .filter(|e| e.at < index.at && e.at <= now)
         .filter_map(|e| e.code.filter(|c| c.region == region).map(|c| (e, c)))
-        .take(MAX_HISTORY)
+        .take(max_history())
         .map(|(e, c)| HistoryEntry {
             procedure: c.procedure,
             time_ago: duration_for(now - e.at),
@@ -735,11 +735,11 @@ codes = [{ code = "no", display = "No" }]
         let out = history(&events, &events[60], Region::Lumbar, DAY);
         let out = serde_json::to_value(out).unwrap();
         let list = out.as_array().unwrap();
-        assert_eq!(list.len(), MAX_HISTORY);
+        assert_eq!(list.len(), max_history());
         // Most recent first: one week before the index, the 50th is 50 weeks before it.
         assert_eq!(list[0]["time_ago"], json!({"value": 8.0, "unit": "d"}));
         assert_eq!(
-            list[MAX_HISTORY - 1]["time_ago"],
+            list[max_history() - 1]["time_ago"],
             json!({"value": 50.0 + 1.0 / 7.0, "unit": "wk"})
         );
     }

@@ -6,99 +6,161 @@
 //! the members of a body that failed to read, where each rule still runs on the fields that are
 //! valid, so that one answer names every offending field.
 
-use super::shape::{Object, length_message, range_message};
+use super::shape::{self, Object, Shape, length_message, range_message};
 use super::{FieldError, HistoryEntry, PreviousBlock, TriageRequest};
 use crate::json::Json;
 use crate::vocab::{Duration, ModicChanges, Procedure, Region};
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
-/// The most `procedure_history` entries a request may carry (the schema's `maxItems`).
-pub const MAX_HISTORY: usize = 50;
-/// The ranges the schema declares, for a typed request (a test holds them to the schema).
-const PERCENT: (f64, f64) = (0.0, 100.0);
-const PAIN_MONTHS: (f64, f64) = (0.0, 1_200.0);
-const CARE_WEEKS: (f64, f64) = (0.0, 5_200.0);
-const BLOCK_NUMBER: (u8, u8) = (1, 2);
-const ID_LENGTH: (usize, usize) = (1, 64);
 /// Longest accepted duration, whatever the unit: 100 Julian years.
 pub const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 
-/// Checks the ranges of a typed request, as the schema declares them.
-pub(super) fn check_ranges(request: &TriageRequest, errors: &mut Vec<FieldError>) {
-    let mut number = |value: f64, (min, max): (f64, f64), pointer: &str| {
-        if !(min..=max).contains(&value) {
-            errors.push(FieldError::new(
-                pointer,
-                range_message(false, Some(min), Some(max)),
-            ));
-        }
-    };
-    number(request.percent_relief, PERCENT, "/percent_relief");
-    if let Some(previous) = &request.previous_block {
-        number(
-            previous.percent_relief,
-            PERCENT,
-            "/previous_block/percent_relief",
-        );
-    }
-    if let Some(months) = request.pain_duration_months {
-        number(months, PAIN_MONTHS, "/pain_duration_months");
-    }
-    if let Some(weeks) = request.conservative_care_weeks {
-        number(weeks, CARE_WEEKS, "/conservative_care_weeks");
-    }
-    let (first, second) = BLOCK_NUMBER;
-    if let Some(block) = request.block_number
-        && !(first..=second).contains(&block)
-    {
-        let (min, max) = (f64::from(first), f64::from(second));
-        let message = range_message(true, Some(min), Some(max));
-        errors.push(FieldError::new("/block_number", message));
-    }
-    nonnegative(
-        request.relief_duration,
-        || "/relief_duration/value".into(),
-        errors,
-    );
-    if let Some(previous) = &request.previous_block {
-        let pointer = || "/previous_block/relief_duration/value".into();
-        nonnegative(previous.relief_duration, pointer, errors);
-    }
-    if let Some(since) = request.time_since_procedure {
-        nonnegative(since, || "/time_since_procedure/value".into(), errors);
-    }
-    if let Some(history) = &request.procedure_history {
-        if history.len() > MAX_HISTORY {
-            let message = format!("must have at most {MAX_HISTORY} entries");
-            errors.push(FieldError::new("/procedure_history", message));
-        }
-        for (index, entry) in history.iter().enumerate() {
-            let pointer = || format!("/procedure_history/{index}/time_ago/value");
-            nonnegative(entry.time_ago, pointer, errors);
+/// The range of a number member, as the schema declares it.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    integer: bool,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+}
+
+impl Range {
+    fn of(path: &[&str]) -> Range {
+        match shape::request().at(path) {
+            Shape::Number {
+                integer,
+                minimum,
+                maximum,
+            } => Range {
+                integer: *integer,
+                minimum: *minimum,
+                maximum: *maximum,
+            },
+            other => panic!("{path:?} is not a number: {other:?}"),
         }
     }
-    let (shortest, longest) = ID_LENGTH;
-    for (id, pointer) in [
-        (&request.profile, "/profile"),
-        (&request.pathway, "/pathway"),
-    ] {
-        if let Some(id) = id
-            && !(shortest..=longest).contains(&id.chars().count())
-        {
-            let message = length_message(Some(shortest), Some(longest));
+
+    fn holds(self, value: f64) -> bool {
+        let lowest = self.minimum.unwrap_or(f64::NEG_INFINITY);
+        let highest = self.maximum.unwrap_or(f64::INFINITY);
+        (lowest..=highest).contains(&value)
+    }
+
+    fn check(self, value: f64, pointer: impl Into<String>, errors: &mut Vec<FieldError>) {
+        if !self.holds(value) {
+            let message = range_message(self.integer, self.minimum, self.maximum);
             errors.push(FieldError::new(pointer, message));
         }
     }
 }
 
-/// A duration's `value` is at least 0; `pointer` is written only for an error.
-fn nonnegative(duration: Duration, pointer: impl FnOnce() -> String, errors: &mut Vec<FieldError>) {
-    if duration.value < 0.0 {
-        errors.push(FieldError::new(
-            pointer(),
-            range_message(false, Some(0.0), None),
-        ));
+/// The ranges and lengths a typed request is checked against, read once from its schema, the one
+/// place that declares them.
+struct Declared {
+    percent_relief: Range,
+    previous_percent_relief: Range,
+    pain_duration_months: Range,
+    conservative_care_weeks: Range,
+    block_number: Range,
+    /// Every duration's `value` (`RequestDuration`).
+    duration_value: Range,
+    /// The most `procedure_history` entries (its `maxItems`).
+    max_history: usize,
+    /// The shortest and longest `profile` and `pathway` ids.
+    profile_length: (Option<usize>, Option<usize>),
+    pathway_length: (Option<usize>, Option<usize>),
+}
+
+/// The most `procedure_history` entries a request may carry, as its schema declares.
+pub fn max_history() -> usize {
+    declared().max_history
+}
+
+fn declared() -> &'static Declared {
+    static DECLARED: OnceLock<Declared> = OnceLock::new();
+    DECLARED.get_or_init(|| {
+        let length = |name: &str| match shape::request().at(&[name]) {
+            Shape::String {
+                min_length,
+                max_length,
+            } => (*min_length, *max_length),
+            other => panic!("{name} is not a string: {other:?}"),
+        };
+        Declared {
+            percent_relief: Range::of(&["percent_relief"]),
+            previous_percent_relief: Range::of(&["previous_block", "percent_relief"]),
+            pain_duration_months: Range::of(&["pain_duration_months"]),
+            conservative_care_weeks: Range::of(&["conservative_care_weeks"]),
+            block_number: Range::of(&["block_number"]),
+            duration_value: Range::of(&["relief_duration", "value"]),
+            max_history: match shape::request().at(&["procedure_history"]) {
+                Shape::Array {
+                    max_items: Some(max),
+                    ..
+                } => *max,
+                other => panic!("procedure_history is not a bounded list: {other:?}"),
+            },
+            profile_length: length("profile"),
+            pathway_length: length("pathway"),
+        }
+    })
+}
+
+/// Checks the ranges of a typed request, as the schema declares them.
+pub(super) fn check_ranges(request: &TriageRequest, errors: &mut Vec<FieldError>) {
+    let declared = declared();
+    (declared.percent_relief).check(request.percent_relief, "/percent_relief", errors);
+    if let Some(previous) = &request.previous_block {
+        let pointer = "/previous_block/percent_relief";
+        (declared.previous_percent_relief).check(previous.percent_relief, pointer, errors);
+    }
+    if let Some(months) = request.pain_duration_months {
+        let pointer = "/pain_duration_months";
+        (declared.pain_duration_months).check(months, pointer, errors);
+    }
+    if let Some(weeks) = request.conservative_care_weeks {
+        let pointer = "/conservative_care_weeks";
+        (declared.conservative_care_weeks).check(weeks, pointer, errors);
+    }
+    if let Some(block) = request.block_number {
+        (declared.block_number).check(f64::from(block), "/block_number", errors);
+    }
+    let duration = declared.duration_value;
+    duration.check(
+        request.relief_duration.value,
+        "/relief_duration/value",
+        errors,
+    );
+    if let Some(previous) = &request.previous_block {
+        let pointer = "/previous_block/relief_duration/value";
+        duration.check(previous.relief_duration.value, pointer, errors);
+    }
+    if let Some(since) = request.time_since_procedure {
+        duration.check(since.value, "/time_since_procedure/value", errors);
+    }
+    if let Some(history) = &request.procedure_history {
+        if history.len() > declared.max_history {
+            let message = format!("must have at most {} entries", declared.max_history);
+            errors.push(FieldError::new("/procedure_history", message));
+        }
+        for (index, entry) in history.iter().enumerate() {
+            if !duration.holds(entry.time_ago.value) {
+                let pointer = format!("/procedure_history/{index}/time_ago/value");
+                duration.check(entry.time_ago.value, pointer, errors);
+            }
+        }
+    }
+    for (id, (shortest, longest), pointer) in [
+        (&request.profile, declared.profile_length, "/profile"),
+        (&request.pathway, declared.pathway_length, "/pathway"),
+    ] {
+        if let Some(id) = id {
+            let length = id.chars().count();
+            if shortest.is_some_and(|min| length < min) || longest.is_some_and(|max| length > max) {
+                errors.push(FieldError::new(pointer, length_message(shortest, longest)));
+            }
+        }
     }
 }
 

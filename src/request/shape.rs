@@ -152,6 +152,19 @@ fn compile(schema: &Json<'_>, components: &HashMap<&str, Json<'_>>) -> Shape {
 }
 
 impl Object {
+    /// The shape of the member at `path` (names of nested members); panics when the schema has no
+    /// such member (the request's own checks name only members of its schema).
+    pub fn at(&self, path: &[&str]) -> &Shape {
+        let (name, rest) = path.split_first().expect("a member's path");
+        let member = (self.members.iter().find(|member| member.name == *name))
+            .unwrap_or_else(|| panic!("the schema has no member {name}"));
+        match (&member.shape, rest) {
+            (shape, []) => shape,
+            (Shape::Object(object), rest) => object.at(rest),
+            (other, _) => panic!("{name} is not an object: {other:?}"),
+        }
+    }
+
     /// Checks the members of an object at `pointer`: unknown and repeated keys first, in document
     /// order, then each member of the schema in its order. Says, for each member of the schema,
     /// whether its value is valid (`None` when it is left out or `null`); an unknown or repeated

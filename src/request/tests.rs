@@ -346,9 +346,9 @@ fn the_timeline_fields_are_checked_against_each_other() {
     );
     // Without time_since_procedure, history entries are not related to the index procedure.
     assert!(parse(with(&history(&[1])).as_bytes()).is_ok());
-    let full = vec![1; MAX_HISTORY];
+    let full = vec![1; max_history()];
     assert!(parse(with(&history(&full)).as_bytes()).is_ok());
-    let over = vec![1; MAX_HISTORY + 1];
+    let over = vec![1; max_history() + 1];
     assert_eq!(fields(&with(&history(&over))), ["/procedure_history"]);
     assert_eq!(
         fields(&with(
