@@ -3,6 +3,10 @@
 //! A pathway file names request fields in its conditions and templates (`percent_relief`,
 //! `previous_block.relief_duration`, ...). This registry is the one place that knows those names,
 //! so a pathway is checked against it at load and evaluation reads facts by index, never by name.
+//!
+//! It names the members of [`TriageRequest`] again, as an enum the engine indexes at compile time
+//! and with what the schema cannot say (the quantity a number measures); a test
+//! (`the_facts_are_the_members_of_the_schema`) holds names, types and optionality to the schema.
 
 use crate::request::TriageRequest;
 use crate::vocab::{

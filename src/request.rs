@@ -4,9 +4,9 @@
 //! the OpenAPI schema (docs, ranges, optional members), and the facts a pathway may read are checked
 //! against it. A body is read by serde straight into the struct and checked by
 //! [`TriageRequest::validate`]; a body that fails either is read again to explain why: the syntax
-//! (`400`), then every field (`422`) against the schema generated from the struct ([`shape`]:
+//! (`400`), then every field (`422`) against the schema generated from the struct (`shape`:
 //! unknown and duplicate keys, `null`, types, enumerations, ranges), then the rules between fields
-//! ([`rules`]). Every offending field is reported by JSON Pointer with a message naming the rule
+//! (`rules`). Every offending field is reported by JSON Pointer with a message naming the rule
 //! broken; the submitted value is never repeated, because it is patient data.
 
 use crate::json::{self, Json, SyntaxError};

@@ -178,7 +178,7 @@ api_enum! {
 }
 
 api_enum! {
-    /// How a pathway entry's source was checked (the reference's [V]/[S]/[U] tags).
+    /// How a pathway entry's source was checked (the reference's `[V]`/`[S]`/`[U]` tags).
     Verification {
         Verified = "verified" => "verified",
         Secondary = "secondary" => "secondary",

@@ -23,7 +23,7 @@ pub struct MintArgs {
     /// Issuer (`iss`), as listed in the service's trust file.
     #[arg(long)]
     pub iss: String,
-    /// Audience (`aud`): the exact URL to call, e.g. https://cds.example.org/cds-services/facet-pain-next-step.
+    /// Audience (`aud`): the exact URL to call, e.g. `https://cds.example.org/cds-services/facet-pain-next-step`.
     #[arg(long)]
     pub aud: String,
     /// Lifetime in seconds (at most 300, as CDS Hooks clients use).

@@ -488,7 +488,8 @@ impl<'d> Decided<'d> {
         &self.decision.alerts
     }
 
-    /// Gives `push` the text that follows an alert's message, if any (see [`append`]).
+    /// Gives `push` the text that follows an alert's message, if any: the profiles' disagreements
+    /// after R26's alert, or the other profiles an alert names.
     pub fn after_message(&self, alert: usize, push: impl FnMut(&str)) {
         append(self.ctx.pathway, &self.ctx, alert, self.disagreement, push);
     }

@@ -41,7 +41,7 @@ const MAX_REQUEST_ID_LEN: usize = 128;
 /// Route label of a request no route matched.
 const UNMATCHED: &str = "unmatched";
 
-/// The request id of a request that went through [`ObserveLayer`], for log events (`-` outside it).
+/// The request id of a request that went through the observe layer, for log events (`-` outside it).
 pub fn request_id(headers: &HeaderMap) -> &str {
     headers
         .get(&REQUEST_ID)

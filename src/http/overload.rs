@@ -11,7 +11,7 @@
 //! trickle bodies cannot hold every place while sending nothing. A declared `Content-Length` over
 //! the route's limit is not read: the handler refuses it with `413` at once. Kept instead of tower's
 //! `LoadShed` over a global concurrency limit (behind axum's `HandleErrorLayer`, which boxes the
-//! future and clones the service per request): see [`super::observe`] for the measured cost.
+//! future and clones the service per request): see `http/observe.rs` for the measured cost.
 
 use super::error::ApiError;
 use super::{UnreadBody, read_body};

@@ -1,7 +1,7 @@
 //! Conditions compiled at load to flat programs, the form the engine evaluates.
 //!
 //! Each comparison of a [`Condition`] becomes one step that reads the request's
-//! [`Readings`](crate::facts::Readings) directly and names the step to take next when it holds and
+//! [`Readings`] directly and names the step to take next when it holds and
 //! when it does not; `all`, `any` and `not` become those jumps, so they cost nothing when evaluated.
 //! This is the service's one evaluator of conditions; the property tests (`tests/properties.rs`)
 //! hold it to a plain reading of the [`Condition`] tree on every condition of the pathways they load.
