@@ -109,6 +109,13 @@ fn load(c: &mut Criterion) {
             )
         })
     });
+    // What a reload does for the embedded set: load, validate, and serialize the answer pieces.
+    c.bench_function("load + validate + answer pieces (a reload)", |b| {
+        b.iter(|| {
+            let set = PathwaySet::embedded().expect("the embedded pathway loads");
+            black_box(Served::new(Arc::new(set)))
+        })
+    });
 }
 
 criterion_group!(benches, evaluate, load);
