@@ -282,6 +282,10 @@ fn add_request_rules(document: &mut Value, pathways: &PathwaySet) {
                 {
                     "if": {"properties": {"sacroiliac_signs": {"const": true}}, "required": ["sacroiliac_signs"]},
                     "then": {"properties": {"region": {"const": Region::Lumbar.as_str()}}}
+                },
+                {
+                    "if": {"required": ["modic_changes"]},
+                    "then": {"properties": {"region": {"const": Region::Lumbar.as_str()}}}
                 }
             ]),
         );

@@ -174,6 +174,80 @@ async fn the_request_schema_matches_the_parser() {
     assert_eq!(units, ["min", "h", "d", "wk", "mo"]);
 }
 
+/// Every request body of the vignette fixtures, answered or refused.
+fn fixture_bodies() -> Vec<(String, Value)> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vignettes");
+    let mut bodies = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let file: Value =
+            serde_json::from_str(&std::fs::read_to_string(entry.unwrap().path()).unwrap()).unwrap();
+        for vignette in file["vignettes"].as_array().into_iter().flatten() {
+            bodies.push((vignette["id"].to_string(), vignette["request"].clone()));
+        }
+        // Error cases sent as raw text (not JSON, duplicate keys) have no `body`.
+        for case in file["errors"].as_array().into_iter().flatten() {
+            if case.get("body").is_some() {
+                bodies.push((case["id"].to_string(), case["body"].clone()));
+            }
+        }
+    }
+    bodies
+}
+
+/// The published request schema, its rules between fields included, says what the parser says:
+/// a body the parser answers is valid against it, and a body refused with `422` is not, unless
+/// every rule it broke is one a JSON Schema cannot state (a duration compared with another).
+#[tokio::test]
+async fn the_published_request_schema_and_the_parser_agree_on_every_fixture() {
+    let document = document().await;
+    let schema = json!({
+        "$ref": "#/components/schemas/TriageRequest",
+        "components": document["components"],
+    });
+    let validator = jsonschema::validator_for(&schema).expect("the request schema compiles");
+    let beyond_schema = [
+        "must not be longer than time_since_procedure",
+        "must not be shorter than time_since_procedure",
+    ];
+    let app = app();
+    let (mut answered, mut refused) = (0, 0);
+    for (id, body) in fixture_bodies() {
+        let answer = triage(&app, body.to_string()).await;
+        match answer.status {
+            200 => {
+                answered += 1;
+                let errors: Vec<String> = validator
+                    .iter_errors(&body)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(
+                    errors.is_empty(),
+                    "{id} is answered but breaks the schema: {errors:?}"
+                );
+            }
+            422 => {
+                let problem = answer.json();
+                let messages = problem["errors"].as_array().unwrap().iter();
+                let stated = messages
+                    .map(|error| error["message"].as_str().unwrap())
+                    .any(|message| !beyond_schema.iter().any(|rule| message.starts_with(rule)));
+                if stated {
+                    refused += 1;
+                    assert!(
+                        !validator.is_valid(&body),
+                        "{id} is refused but meets the schema: {problem}"
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        answered > 400 && refused > 50,
+        "{answered} answered, {refused} refused"
+    );
+}
+
 #[tokio::test]
 async fn the_documented_duration_limits_are_the_parser_limits() {
     use facet_triage::http::openapi::largest_value;
