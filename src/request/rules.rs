@@ -6,7 +6,7 @@
 //! the members of a body that failed to read, where each rule still runs on the fields that are
 //! valid, so that one answer names every offending field.
 
-use super::shape::{self, Object, Shape, length_message, range_message};
+use super::shape::{self, Object, Shape};
 use super::{FieldError, HistoryEntry, PreviousBlock, TriageRequest};
 use crate::json::Json;
 use crate::vocab::{Duration, ModicChanges, Procedure, Region};
@@ -17,149 +17,124 @@ use std::sync::OnceLock;
 /// Longest accepted duration, whatever the unit: 100 Julian years.
 pub const MAX_DURATION_SECONDS: f64 = 100.0 * 365.25 * 86_400.0;
 
-/// The range of a number member, as the schema declares it.
-#[derive(Debug, Clone, Copy)]
-struct Range {
-    integer: bool,
-    minimum: Option<f64>,
-    maximum: Option<f64>,
-}
-
-impl Range {
-    fn of(path: &[&str]) -> Range {
-        match shape::request().at(path) {
-            Shape::Number {
-                integer,
-                minimum,
-                maximum,
-            } => Range {
-                integer: *integer,
-                minimum: *minimum,
-                maximum: *maximum,
-            },
-            other => panic!("{path:?} is not a number: {other:?}"),
-        }
-    }
-
-    fn holds(self, value: f64) -> bool {
-        let lowest = self.minimum.unwrap_or(f64::NEG_INFINITY);
-        let highest = self.maximum.unwrap_or(f64::INFINITY);
-        (lowest..=highest).contains(&value)
-    }
-
-    fn check(self, value: f64, pointer: impl Into<String>, errors: &mut Vec<FieldError>) {
-        if !self.holds(value) {
-            let message = range_message(self.integer, self.minimum, self.maximum);
-            errors.push(FieldError::new(pointer, message));
-        }
-    }
-}
-
-/// The ranges and lengths a typed request is checked against, read once from its schema, the one
-/// place that declares them.
+/// The shapes a typed request's values are checked against, found once in its schema, the one
+/// place that declares their ranges and lengths.
 struct Declared {
-    percent_relief: Range,
-    previous_percent_relief: Range,
-    pain_duration_months: Range,
-    conservative_care_weeks: Range,
-    block_number: Range,
+    percent_relief: &'static Shape,
+    previous_percent_relief: &'static Shape,
+    pain_duration_months: &'static Shape,
+    conservative_care_weeks: &'static Shape,
+    block_number: &'static Shape,
     /// Every duration's `value` (`RequestDuration`).
-    duration_value: Range,
-    /// The most `procedure_history` entries (its `maxItems`).
-    max_history: usize,
-    /// The shortest and longest `profile` and `pathway` ids.
-    profile_length: (Option<usize>, Option<usize>),
-    pathway_length: (Option<usize>, Option<usize>),
+    duration_value: &'static Shape,
+    profile: &'static Shape,
+    pathway: &'static Shape,
+    procedure_history: &'static Shape,
 }
 
 /// The most `procedure_history` entries a request may carry, as its schema declares.
 pub fn max_history() -> usize {
-    declared().max_history
+    match declared().procedure_history {
+        Shape::Array {
+            max_items: Some(max),
+            ..
+        } => *max,
+        other => panic!("procedure_history is not a bounded list: {other:?}"),
+    }
 }
 
 fn declared() -> &'static Declared {
     static DECLARED: OnceLock<Declared> = OnceLock::new();
     DECLARED.get_or_init(|| {
-        let length = |name: &str| match shape::request().at(&[name]) {
-            Shape::String {
-                min_length,
-                max_length,
-            } => (*min_length, *max_length),
-            other => panic!("{name} is not a string: {other:?}"),
-        };
+        let at = |path: &[&str]| shape::request().at(path);
         Declared {
-            percent_relief: Range::of(&["percent_relief"]),
-            previous_percent_relief: Range::of(&["previous_block", "percent_relief"]),
-            pain_duration_months: Range::of(&["pain_duration_months"]),
-            conservative_care_weeks: Range::of(&["conservative_care_weeks"]),
-            block_number: Range::of(&["block_number"]),
-            duration_value: Range::of(&["relief_duration", "value"]),
-            max_history: match shape::request().at(&["procedure_history"]) {
-                Shape::Array {
-                    max_items: Some(max),
-                    ..
-                } => *max,
-                other => panic!("procedure_history is not a bounded list: {other:?}"),
-            },
-            profile_length: length("profile"),
-            pathway_length: length("pathway"),
+            percent_relief: at(&["percent_relief"]),
+            previous_percent_relief: at(&["previous_block", "percent_relief"]),
+            pain_duration_months: at(&["pain_duration_months"]),
+            conservative_care_weeks: at(&["conservative_care_weeks"]),
+            block_number: at(&["block_number"]),
+            duration_value: at(&["relief_duration", "value"]),
+            profile: at(&["profile"]),
+            pathway: at(&["pathway"]),
+            procedure_history: at(&["procedure_history"]),
         }
     })
+}
+
+/// Checks a typed number against its shape; `pointer` is written only for an error.
+fn number(
+    shape: &Shape,
+    value: f64,
+    pointer: impl FnOnce() -> String,
+    errors: &mut Vec<FieldError>,
+) {
+    if !shape.admits_number(value) {
+        errors.push(FieldError::new(pointer(), shape.limits_message()));
+    }
 }
 
 /// Checks the ranges of a typed request, as the schema declares them.
 pub(super) fn check_ranges(request: &TriageRequest, errors: &mut Vec<FieldError>) {
     let declared = declared();
-    (declared.percent_relief).check(request.percent_relief, "/percent_relief", errors);
-    if let Some(previous) = &request.previous_block {
-        let pointer = "/previous_block/percent_relief";
-        (declared.previous_percent_relief).check(previous.percent_relief, pointer, errors);
-    }
-    if let Some(months) = request.pain_duration_months {
-        let pointer = "/pain_duration_months";
-        (declared.pain_duration_months).check(months, pointer, errors);
-    }
-    if let Some(weeks) = request.conservative_care_weeks {
-        let pointer = "/conservative_care_weeks";
-        (declared.conservative_care_weeks).check(weeks, pointer, errors);
-    }
-    if let Some(block) = request.block_number {
-        (declared.block_number).check(f64::from(block), "/block_number", errors);
-    }
-    let duration = declared.duration_value;
-    duration.check(
-        request.relief_duration.value,
-        "/relief_duration/value",
+    number(
+        declared.percent_relief,
+        request.percent_relief,
+        || "/percent_relief".into(),
         errors,
     );
     if let Some(previous) = &request.previous_block {
-        let pointer = "/previous_block/relief_duration/value";
-        duration.check(previous.relief_duration.value, pointer, errors);
+        let shape = declared.previous_percent_relief;
+        let pointer = || "/previous_block/percent_relief".into();
+        number(shape, previous.percent_relief, pointer, errors);
+    }
+    if let Some(months) = request.pain_duration_months {
+        let pointer = || "/pain_duration_months".into();
+        number(declared.pain_duration_months, months, pointer, errors);
+    }
+    if let Some(weeks) = request.conservative_care_weeks {
+        let pointer = || "/conservative_care_weeks".into();
+        number(declared.conservative_care_weeks, weeks, pointer, errors);
+    }
+    if let Some(block) = request.block_number {
+        let pointer = || "/block_number".into();
+        number(declared.block_number, f64::from(block), pointer, errors);
+    }
+    let duration = declared.duration_value;
+    let value = request.relief_duration.value;
+    number(duration, value, || "/relief_duration/value".into(), errors);
+    if let Some(previous) = &request.previous_block {
+        let pointer = || "/previous_block/relief_duration/value".into();
+        number(duration, previous.relief_duration.value, pointer, errors);
     }
     if let Some(since) = request.time_since_procedure {
-        duration.check(since.value, "/time_since_procedure/value", errors);
+        number(
+            duration,
+            since.value,
+            || "/time_since_procedure/value".into(),
+            errors,
+        );
     }
     if let Some(history) = &request.procedure_history {
-        if history.len() > declared.max_history {
-            let message = format!("must have at most {} entries", declared.max_history);
-            errors.push(FieldError::new("/procedure_history", message));
+        let shape = declared.procedure_history;
+        if !shape.admits_entries(history.len()) {
+            errors.push(FieldError::new(
+                "/procedure_history",
+                shape.limits_message(),
+            ));
         }
         for (index, entry) in history.iter().enumerate() {
-            if !duration.holds(entry.time_ago.value) {
-                let pointer = format!("/procedure_history/{index}/time_ago/value");
-                duration.check(entry.time_ago.value, pointer, errors);
-            }
+            let pointer = || format!("/procedure_history/{index}/time_ago/value");
+            number(duration, entry.time_ago.value, pointer, errors);
         }
     }
-    for (id, (shortest, longest), pointer) in [
-        (&request.profile, declared.profile_length, "/profile"),
-        (&request.pathway, declared.pathway_length, "/pathway"),
+    for (id, shape, pointer) in [
+        (&request.profile, declared.profile, "/profile"),
+        (&request.pathway, declared.pathway, "/pathway"),
     ] {
-        if let Some(id) = id {
-            let length = id.chars().count();
-            if shortest.is_some_and(|min| length < min) || longest.is_some_and(|max| length > max) {
-                errors.push(FieldError::new(pointer, length_message(shortest, longest)));
-            }
+        if let Some(id) = id
+            && !shape.admits_length(id.chars().count())
+        {
+            errors.push(FieldError::new(pointer, shape.limits_message()));
         }
     }
 }

@@ -227,40 +227,19 @@ impl Shape {
         };
         match (self, value) {
             (Shape::Boolean, Json::Bool(_)) => true,
-            (
-                Shape::Number {
-                    integer,
-                    minimum,
-                    maximum,
-                },
-                Json::Number(number),
-            ) => {
-                let whole = !integer || number.fract() == 0.0;
-                let within = minimum.is_none_or(|min| *number >= min)
-                    && maximum.is_none_or(|max| *number <= max);
-                (whole && within) || fail(range_message(*integer, *minimum, *maximum))
+            (Shape::Number { .. }, Json::Number(number)) => {
+                self.admits_number(*number) || fail(self.limits_message())
             }
-            (
-                Shape::String {
-                    min_length,
-                    max_length,
-                },
-                Json::String(text),
-            ) => {
-                let length = text.chars().count();
-                let short = min_length.is_some_and(|min| length < min);
-                let long = max_length.is_some_and(|max| length > max);
-                !(short || long) || fail(length_message(*min_length, *max_length))
+            (Shape::String { .. }, Json::String(text)) => {
+                self.admits_length(text.chars().count()) || fail(self.limits_message())
             }
             (Shape::Choice(names), Json::String(text)) => {
                 names.iter().any(|name| name == text)
                     || fail(format!("must be one of: {}", names.join(", ")))
             }
-            (Shape::Array { items, max_items }, Json::Array(values)) => {
-                if let Some(max) = max_items
-                    && values.len() > *max
-                {
-                    return fail(format!("must have at most {max} entries"));
+            (Shape::Array { items, .. }, Json::Array(values)) => {
+                if !self.admits_entries(values.len()) {
+                    return fail(self.limits_message());
                 }
                 let mut valid = true;
                 for (index, value) in values.iter().enumerate() {
@@ -277,6 +256,64 @@ impl Shape {
                 shape.expected(),
                 value.type_name()
             )),
+        }
+    }
+
+    /// Whether a number shape admits `number`: whole when it must be, and within its range.
+    pub fn admits_number(&self, number: f64) -> bool {
+        match self {
+            Shape::Number {
+                integer,
+                minimum,
+                maximum,
+            } => {
+                (!integer || number.fract() == 0.0)
+                    && minimum.is_none_or(|min| number >= min)
+                    && maximum.is_none_or(|max| number <= max)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a string shape admits a string of `length` characters.
+    pub fn admits_length(&self, length: usize) -> bool {
+        match self {
+            Shape::String {
+                min_length,
+                max_length,
+            } => {
+                min_length.is_none_or(|min| length >= min)
+                    && max_length.is_none_or(|max| length <= max)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether an array shape admits `count` entries.
+    pub fn admits_entries(&self, count: usize) -> bool {
+        match self {
+            Shape::Array { max_items, .. } => max_items.is_none_or(|max| count <= max),
+            _ => false,
+        }
+    }
+
+    /// What a number, string or array shape admits, for a value it does not.
+    pub fn limits_message(&self) -> String {
+        match self {
+            Shape::Number {
+                integer,
+                minimum,
+                maximum,
+            } => range_message(*integer, *minimum, *maximum),
+            Shape::String {
+                min_length,
+                max_length,
+            } => length_message(*min_length, *max_length),
+            Shape::Array {
+                max_items: Some(max),
+                ..
+            } => format!("must have at most {max} entries"),
+            other => format!("must be {}", other.expected()),
         }
     }
 
