@@ -1,7 +1,7 @@
 //! What the engine's walk reads, laid out for it: each node's guard, offers, avoids, alerts,
 //! suppressions and route, every condition program in one arena, and each option's tie order per
-//! region. Built at load from the [`Node`](super::Node)s, which keep the ids, titles, templates and conditions as
-//! the file states them for answers and the trace.
+//! region. Built at load from the [`Node`](super::Node)s, which keep the ids, titles, templates and
+//! conditions as the file states them for answers and the trace.
 //!
 //! A walk used to follow a pointer per list and per program, and read options' region tables from
 //! their own heap blocks, and much of its time went to those cache misses. Here it reads a few small

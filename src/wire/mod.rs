@@ -30,11 +30,6 @@ impl Served {
         Served { pathways, pieces }
     }
 
-    /// The set, to share beyond this value.
-    pub fn pathways(&self) -> &Arc<PathwaySet> {
-        &self.pathways
-    }
-
     /// The pathway [`PathwaySet::get`] finds for `id`, with its pieces.
     pub fn answering(&self, id: Option<&str>) -> Option<(&Arc<Pathway>, &Pieces)> {
         let pathway = self.pathways.get(id)?;

@@ -107,10 +107,7 @@ impl Builder {
 
     /// Writes text escaped for the inside of a JSON string: as a string, without its quotes.
     fn escaped(&mut self, text: &str) {
-        let start = self.json.bytes.len();
-        self.string(text);
-        self.json.bytes.pop();
-        self.json.bytes.remove(start);
+        crate::escape::inside_string(&mut self.json.bytes, text);
     }
 
     /// Writes a template's text for one row, escaped for the inside of a JSON string.
